@@ -1,0 +1,60 @@
+# prodtel: `make demo` runs the example end to end, `make test` runs every check.
+# Both install what they need: a venv with the Python deps and the OCB-built collector.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(abspath $(VENV))/bin
+PY := $(BIN)/python
+BUILD := $(abspath build)
+
+# Collector distribution, built by OCB from Go modules (see collector-config/README.md).
+OCB_VERSION := 0.157.0
+BUILDER := $(BUILD)/bin/builder-v$(OCB_VERSION)
+COLLECTOR := $(BUILD)/otelcol-prodtel/otelcol-prodtel
+COLLECTOR_SRC := collector-config/builder-config.yaml $(shell find collector-config -name '*.go' -o -name 'go.mod' -o -name 'go.sum' 2>/dev/null)
+export PRODTEL_COLLECTOR := $(COLLECTOR)
+
+# Areas add their own check targets to TEST_TARGETS in mk/*.mk.
+TEST_TARGETS :=
+-include mk/*.mk
+
+.PHONY: all venv collector demo test lint typecheck pytest bench clean
+all: venv collector
+
+venv: $(VENV)/.installed
+$(VENV)/.installed: pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $@
+
+collector: $(COLLECTOR)
+$(BUILDER):
+	mkdir -p $(BUILD)/bin
+	GOBIN=$(BUILD)/bin/tmp go install go.opentelemetry.io/collector/cmd/builder@v$(OCB_VERSION)
+	mv $(BUILD)/bin/tmp/builder $@ && rmdir $(BUILD)/bin/tmp
+$(COLLECTOR): $(BUILDER) $(COLLECTOR_SRC)
+	@echo "building otelcol-prodtel with OCB v$(OCB_VERSION) (first build takes minutes)"
+	$(BUILDER) --config=collector-config/builder-config.yaml
+	@$(COLLECTOR) components >/dev/null && echo "built $(COLLECTOR)"
+
+demo: venv collector
+	$(PY) examples/loadgen/demo.py
+
+lint: venv
+	$(BIN)/ruff check src tests examples bench
+	$(BIN)/ruff format --check src tests examples bench
+
+typecheck: venv
+	$(BIN)/mypy
+
+pytest: venv collector
+	$(BIN)/pytest -q
+
+test: lint typecheck pytest $(TEST_TARGETS)
+
+bench: venv collector
+	$(PY) bench/run.py
+
+clean:
+	rm -rf $(BUILD)
