@@ -1,0 +1,1 @@
+"""prodtel: consent-first product telemetry and crash reporting, built on OpenTelemetry."""

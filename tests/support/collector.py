@@ -1,0 +1,159 @@
+"""Run the real OCB-built collector (otelcol-prodtel) on 127.0.0.1 for tests."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tests.support.net import free_port, wait_http
+
+ROOT = Path(__file__).resolve().parents[2]
+BINARY = Path(os.environ.get("PRODTEL_COLLECTOR", ROOT / "build/otelcol-prodtel/otelcol-prodtel"))
+
+# A minimal pipeline: OTLP in, memory_limiter + batch, everything to one JSON-lines file.
+FILE_CONFIG = """
+receivers:
+  otlp:
+    protocols:
+      http: {endpoint: "127.0.0.1:${env:HTTP_PORT}"}
+      grpc: {endpoint: "127.0.0.1:${env:GRPC_PORT}"}
+processors:
+  memory_limiter: {check_interval: 1s, limit_mib: 512, spike_limit_mib: 128}
+  batch: {timeout: 100ms}
+exporters:
+  file: {path: "${env:OUT_FILE}", flush_interval: 100ms}
+extensions:
+  health_check: {endpoint: "127.0.0.1:${env:HEALTH_PORT}"}
+service:
+  extensions: [health_check]
+  telemetry: {metrics: {level: none}}
+  pipelines:
+    logs: {receivers: [otlp], processors: [memory_limiter, batch], exporters: [file]}
+    traces: {receivers: [otlp], processors: [memory_limiter, batch], exporters: [file]}
+"""
+
+
+@dataclass
+class Collector:
+    """A running collector. `endpoint` is its OTLP/HTTP base URL."""
+
+    workdir: Path
+    config: str = FILE_CONFIG
+    env: dict[str, str] = field(default_factory=dict)
+    http_port: int = field(default_factory=free_port)
+    grpc_port: int = field(default_factory=free_port)
+    health_port: int = field(default_factory=free_port)
+    proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def endpoint(self) -> str:
+        return f"http://127.0.0.1:{self.http_port}"
+
+    @property
+    def out_file(self) -> Path:
+        return self.workdir / "out.jsonl"
+
+    @property
+    def log_file(self) -> Path:
+        return self.workdir / "collector.log"
+
+    def start(self) -> Collector:
+        if not BINARY.exists():
+            raise FileNotFoundError(f"{BINARY} missing: run `make collector`")
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        cfg = self.workdir / "config.yaml"
+        cfg.write_text(self.config)
+        env = {
+            **os.environ,
+            "HTTP_PORT": str(self.http_port),
+            "GRPC_PORT": str(self.grpc_port),
+            "HEALTH_PORT": str(self.health_port),
+            "OUT_FILE": str(self.out_file),
+            "OUT_DIR": str(self.workdir),
+            **self.env,
+        }
+        log = self.log_file.open("ab")
+        self.proc = subprocess.Popen(
+            [str(BINARY), f"--config={cfg}"], stdout=log, stderr=log, env=env
+        )
+        try:
+            wait_http(f"http://127.0.0.1:{self.health_port}/", timeout=30)
+        except TimeoutError:
+            self.stop()
+            raise RuntimeError(f"collector did not start:\n{self.log_file.read_text()}") from None
+        return self
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.proc = None
+
+    def __enter__(self) -> Collector:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def lines(self, path: Path | None = None) -> list[dict[str, Any]]:
+        """Parsed OTLP/JSON lines the file exporter has written so far."""
+        p = path or self.out_file
+        if not p.exists():
+            return []
+        return [json.loads(line) for line in p.read_text().splitlines() if line.strip()]
+
+    def log_records(self, path: Path | None = None) -> Iterator[dict[str, Any]]:
+        """Flatten file-exporter output to dicts: resource, scope, record (attributes as dicts)."""
+        for line in self.lines(path):
+            for rl in line.get("resourceLogs", []):
+                res = attrs(rl.get("resource", {}).get("attributes", []))
+                for sl in rl.get("scopeLogs", []):
+                    for rec in sl.get("logRecords", []):
+                        yield {
+                            "resource": res,
+                            "scope": sl.get("scope", {}).get("name"),
+                            "event_name": rec.get("eventName"),
+                            "attributes": attrs(rec.get("attributes", [])),
+                            "record": rec,
+                        }
+
+    def wait_records(self, n: int, timeout: float = 15.0, path: Path | None = None) -> list[Any]:
+        deadline = time.monotonic() + timeout
+        recs: list[Any] = []
+        while time.monotonic() < deadline:
+            recs = list(self.log_records(path))
+            if len(recs) >= n:
+                return recs
+            time.sleep(0.1)
+        raise TimeoutError(f"expected {n} records, got {len(recs)}")
+
+
+def any_value(v: dict[str, Any]) -> Any:
+    """Decode an OTLP/JSON AnyValue."""
+    if "stringValue" in v:
+        return v["stringValue"]
+    if "intValue" in v:
+        return int(v["intValue"])
+    if "doubleValue" in v:
+        return float(v["doubleValue"])
+    if "boolValue" in v:
+        return bool(v["boolValue"])
+    if "arrayValue" in v:
+        return [any_value(x) for x in v["arrayValue"].get("values", [])]
+    if "kvlistValue" in v:
+        return attrs(v["kvlistValue"].get("values", []))
+    return None
+
+
+def attrs(kvs: list[dict[str, Any]]) -> dict[str, Any]:
+    return {kv["key"]: any_value(kv.get("value", {})) for kv in kvs}
