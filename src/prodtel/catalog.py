@@ -1,0 +1,250 @@
+"""The catalog: every event an app may send, declared in code.
+
+Only what the catalog declares ever leaves the process. The same declarations produce the public
+usage page, the JSON schema and the collector's server-side filter.
+
+    from prodtel import Attr, Catalog, Event
+
+    CATALOG = Catalog(
+        app="loadgen",
+        context=[Attr("is_ci", bool, "Whether the run happens in CI.")],
+        events=[
+            Event("usage_report", "Sent once per run.", since="0.1.0", attrs=[
+                Attr("vus_max", int, "Max VUs configured."),
+                Attr("duration", float, "Test duration in seconds."),
+            ]),
+        ],
+    )
+"""
+
+from __future__ import annotations
+
+import math
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping
+    from typing import Any
+
+    AttrType = type[str] | type[int] | type[float] | type[bool]
+
+_TYPE_NAMES = {str: "string", int: "integer", float: "number", bool: "boolean"}
+_NAME_CHARS = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.")
+DEFAULT_MAX_LENGTH = 256
+
+
+class CatalogError(ValueError):
+    """Bad telemetry input in strict mode, or an invalid catalog declaration."""
+
+
+class Attr:
+    """A typed attribute of an event or of the global context."""
+
+    __slots__ = ("description", "enum", "max_length", "name", "since", "type")
+
+    def __init__(
+        self,
+        name: str,
+        type: AttrType,
+        description: str,
+        *,
+        enum: Iterable[str | int] | None = None,
+        since: str | None = None,
+        max_length: int = DEFAULT_MAX_LENGTH,
+    ) -> None:
+        _check_name(name, "attribute")
+        if type not in _TYPE_NAMES:
+            raise CatalogError(f"attribute {name!r}: type must be str, int, float or bool")
+        self.name = name
+        self.type = type
+        self.description = description
+        self.enum = tuple(enum) if enum is not None else None
+        self.since = since
+        self.max_length = max_length
+
+    @property
+    def type_name(self) -> str:
+        return _TYPE_NAMES[self.type]
+
+    def check(self, value: object) -> tuple[object, str | None]:
+        """Return (clean value, problem). A problem means the value must not be sent."""
+        t = self.type
+        if t is float and type(value) is int:
+            value = float(value)
+        if type(value) is not t:
+            return None, f"expected {self.type_name}, got {type(value).__name__}"
+        if t is float and not math.isfinite(value):  # type: ignore[arg-type]
+            return None, "number is not finite"
+        if self.enum is not None and value not in self.enum:
+            return None, f"{value!r} is not one of {list(self.enum)}"
+        if t is str and len(value) > self.max_length:  # type: ignore[arg-type]
+            return value[: self.max_length], "truncated"  # type: ignore[index]
+        return value, None
+
+    def __repr__(self) -> str:
+        return f"Attr({self.name!r}, {self.type.__name__})"
+
+
+class Event:
+    """An event the app sends: name, description, attributes and the version that added it."""
+
+    __slots__ = ("attrs", "description", "level", "name", "since")
+
+    def __init__(
+        self,
+        name: str,
+        description: str,
+        *,
+        attrs: Iterable[Attr] = (),
+        since: str | None = None,
+        level: str = "all",
+    ) -> None:
+        _check_name(name, "event")
+        self.name = name
+        self.description = description
+        self.attrs = _by_name(attrs, f"event {name!r}")
+        self.since = since
+        self.level = level
+
+    def __repr__(self) -> str:
+        return f"Event({self.name!r}, attrs={list(self.attrs)})"
+
+
+class Catalog:
+    """All events of one app, plus the global context attributes that ride on every event."""
+
+    def __init__(
+        self,
+        app: str,
+        events: Iterable[Event],
+        *,
+        context: Iterable[Attr] = (),
+        docs_url: str | None = None,
+        include_builtins: bool = True,
+    ) -> None:
+        self.app = app
+        self.docs_url = docs_url
+        evs = list(events)
+        if include_builtins:
+            from prodtel._builtins import builtin_events
+
+            known = {e.name for e in evs}
+            evs += [e for e in builtin_events() if e.name not in known]
+        self.events: dict[str, Event] = {}
+        for e in evs:
+            if e.name in self.events:
+                raise CatalogError(f"event {e.name!r} declared twice")
+            self.events[e.name] = e
+        self.context = _by_name(context, "context")
+        for e in self.events.values():
+            clash = set(e.attrs) & set(self.context)
+            if clash:
+                raise CatalogError(f"event {e.name!r}: {sorted(clash)} also declared as context")
+
+    def __contains__(self, name: object) -> bool:
+        return name in self.events
+
+    def __getitem__(self, name: str) -> Event:
+        return self.events[name]
+
+    def json_schema(self) -> dict[str, Any]:
+        """A JSON schema (draft 2020-12) of the events, one subschema per event name."""
+        variants = []
+        for e in self.events.values():
+            props = {a.name: _attr_schema(a) for a in (*e.attrs.values(), *self.context.values())}
+            variants.append(
+                {
+                    "title": e.name,
+                    "description": e.description,
+                    "type": "object",
+                    "properties": {
+                        "event_name": {"const": e.name},
+                        "attributes": {
+                            "type": "object",
+                            "properties": props,
+                            "additionalProperties": False,
+                        },
+                    },
+                    "required": ["event_name"],
+                }
+            )
+        return {
+            "$schema": "https://json-schema.org/draft/2020-12/schema",
+            "title": f"{self.app} telemetry events",
+            "oneOf": variants,
+        }
+
+
+class Validator:
+    """Checks `track()` input against a catalog: raises in strict mode, else drops and counts."""
+
+    __slots__ = ("catalog", "drops", "strict")
+
+    def __init__(self, catalog: Catalog, strict: bool, drops: dict[str, int]) -> None:
+        self.catalog = catalog
+        self.strict = strict
+        self.drops = drops
+
+    def event(self, name: str, attrs: Mapping[str, object]) -> dict[str, object] | None:
+        """Clean attributes for `name`, or None when the whole event must be dropped."""
+        ev = self.catalog.events.get(name)
+        if ev is None:
+            self._problem(
+                "unknown_event", f"event {name!r} is not in the {self.catalog.app} catalog"
+            )
+            return None
+        return self._attrs(ev.attrs, attrs, f"event {name!r}")
+
+    def context(self, attrs: Mapping[str, object]) -> dict[str, object]:
+        return self._attrs(self.catalog.context, attrs, "context")
+
+    def _attrs(
+        self, declared: Mapping[str, Attr], attrs: Mapping[str, object], where: str
+    ) -> dict[str, object]:
+        out: dict[str, object] = {}
+        for key, value in attrs.items():
+            spec = declared.get(key)
+            if spec is None:
+                self._problem("unknown_attribute", f"{where}: attribute {key!r} is not declared")
+                continue
+            clean, problem = spec.check(value)
+            if problem == "truncated":
+                self._problem(
+                    "truncated",
+                    f"{where}: attribute {key!r} is longer than {spec.max_length} characters",
+                )
+            elif problem is not None:
+                self._problem("invalid_attribute", f"{where}: attribute {key!r}: {problem}")
+                continue
+            out[key] = clean
+        return out
+
+    def _problem(self, kind: str, message: str) -> None:
+        if self.strict:
+            raise CatalogError(message)
+        self.drops[kind] = self.drops.get(kind, 0) + 1
+
+
+def _attr_schema(a: Attr) -> dict[str, Any]:
+    s: dict[str, Any] = {"type": a.type_name, "description": a.description}
+    if a.enum is not None:
+        s["enum"] = list(a.enum)
+    if a.type is str:
+        s["maxLength"] = a.max_length
+    if a.since:
+        s["x-since"] = a.since
+    return s
+
+
+def _check_name(name: str, what: str) -> None:
+    if not name or not set(name) <= _NAME_CHARS:
+        raise CatalogError(f"{what} name {name!r} must be letters, digits, '_' or '.'")
+
+
+def _by_name(attrs: Iterable[Attr], where: str) -> dict[str, Attr]:
+    out: dict[str, Attr] = {}
+    for a in attrs:
+        if a.name in out:
+            raise CatalogError(f"{where}: attribute {a.name!r} declared twice")
+        out[a.name] = a
+    return out

@@ -1,0 +1,1 @@
+"""Consent: levels, sources, the persisted choice, and the resolution rule."""

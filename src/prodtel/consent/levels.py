@@ -1,0 +1,36 @@
+"""Consent levels, ordered: off < crash < error < all. Plain ints keep `import prodtel` cheap."""
+
+from __future__ import annotations
+
+OFF, CRASH, ERROR, ALL = 0, 1, 2, 3
+NAMES = ("off", "crash", "error", "all")
+TRUTHY = frozenset({"1", "true", "yes", "on", "y"})
+
+# Severity numbers (OTel) that each level admits: crashes are FATAL, handled errors ERROR.
+FATAL_SEVERITY = 21
+ERROR_SEVERITY = 17
+
+
+def parse(value: str | None) -> int | None:
+    """'off'|'crash'|'error'|'all' (any case) to a level; None for anything else."""
+    if value is None:
+        return None
+    v = value.strip().lower()
+    return NAMES.index(v) if v in NAMES else None
+
+
+def name(level: int) -> str:
+    return NAMES[level]
+
+
+def truthy(value: str | None) -> bool:
+    return value is not None and value.strip().lower() in TRUTHY
+
+
+def needed(severity: int) -> int:
+    """The lowest level at which a record of this severity may leave."""
+    if severity >= FATAL_SEVERITY:
+        return CRASH
+    if severity >= ERROR_SEVERITY:
+        return ERROR
+    return ALL

@@ -1,0 +1,172 @@
+"""Resolve the consent level from every source, and say which one decided.
+
+1. Base level: the app's level env var if set, else the user's persisted choice, else the policy
+   default (opt-out: `all` once the first-run notice has been shown; opt-in: `off`).
+2. Every opt-out signal present caps it at `off`: the CLI flag, the app's opt-out env vars,
+   a truthy DO_NOT_TRACK, and CI when the app's policy suppresses CI.
+Opt-outs always win.
+"""
+
+from __future__ import annotations
+
+from prodtel.consent import levels
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from prodtel.config import Settings
+    from prodtel.consent.store import ConsentStore
+
+# Env vars that mean "running in CI"; `CI` itself counts with any value but false/0/empty.
+CI_VARS = (
+    "GITHUB_ACTIONS",
+    "GITLAB_CI",
+    "BUILDKITE",
+    "CIRCLECI",
+    "TRAVIS",
+    "JENKINS_URL",
+    "TF_BUILD",
+    "TEAMCITY_VERSION",
+    "BITBUCKET_BUILD_NUMBER",
+    "CODEBUILD_BUILD_ID",
+)
+
+
+class Source:
+    """One row of `status --explain`: a consent source, its value, where it lives, its effect."""
+
+    __slots__ = ("effect", "name", "value", "where")
+
+    def __init__(self, name: str, value: str | None, where: str, effect: str) -> None:
+        self.name = name
+        self.value = value
+        self.where = where
+        self.effect = effect
+
+    def as_dict(self) -> dict[str, str | None]:
+        return {"name": self.name, "value": self.value, "where": self.where, "effect": self.effect}
+
+
+class Decision:
+    """The resolved level, every source considered, and the one that decided."""
+
+    __slots__ = ("ci", "first_run", "level", "problems", "since_ns", "sources", "winner")
+
+    def __init__(self) -> None:
+        self.level = levels.OFF
+        self.winner = ""
+        self.sources: list[Source] = []
+        self.first_run = False
+        self.ci = False
+        self.problems: list[str] = []
+        self.since_ns = 0  # records older than this never leave (opt-in date)
+
+    def allows(self, severity: int) -> bool:
+        return self.level >= levels.needed(severity)
+
+    @property
+    def level_name(self) -> str:
+        return levels.name(self.level)
+
+
+def detect_ci(environ: Mapping[str, str]) -> str | None:
+    """The name of the env var that shows a CI run, or None."""
+    ci = environ.get("CI")
+    if ci is not None and ci.strip().lower() not in ("", "0", "false", "no", "off"):
+        return "CI"
+    for var in CI_VARS:
+        if environ.get(var):
+            return var
+    return None
+
+
+def resolve(settings: Settings, environ: Mapping[str, str], store: ConsentStore) -> Decision:
+    d = Decision()
+    add = d.sources.append
+    if store.problem:
+        d.problems.append(store.problem)
+
+    # 1. base level
+    env_value = environ.get(settings.level_env)
+    env_level = levels.parse(env_value)
+    if env_value is not None and env_level is None:
+        d.problems.append(f"ignoring {settings.level_env}={env_value!r}: use off|crash|error|all")
+    stored = levels.parse(store.get("level"))
+    if env_level is not None:
+        d.level, d.winner = env_level, f"env {settings.level_env}"
+    elif stored is not None:
+        d.level, d.winner = stored, "config file"
+    elif settings.policy == "opt-in":
+        d.level, d.winner = levels.OFF, "policy opt-in (not enabled yet)"
+    elif store.get("notice_shown_at"):
+        d.level, d.winner = levels.ALL, "policy opt-out"
+    else:
+        d.level, d.winner, d.first_run = levels.OFF, "policy opt-out (first run)", True
+    add(
+        Source(
+            f"env {settings.level_env}",
+            env_value,
+            "environment",
+            f"sets {levels.name(env_level)}" if env_level is not None else "not set",
+        )
+    )
+    add(
+        Source(
+            "config file",
+            store.get("level"),
+            store.path,
+            f"sets {levels.name(stored)}"
+            if stored is not None and env_level is None
+            else ("overridden by env" if stored is not None else "no choice saved"),
+        )
+    )
+    add(
+        Source(
+            "policy default",
+            settings.policy,
+            "app",
+            "applies" if d.winner.startswith("policy") else "not used",
+        )
+    )
+    if settings.policy == "opt-in" and stored is not None and stored > levels.OFF:
+        d.since_ns = int(store.get("enabled_at_ns") or 0)
+
+    # 2. opt-out signals cap at off; the first one present decides.
+    caps: list[tuple[str, str | None, str, bool]] = [
+        (
+            settings.cli_flag,
+            "yes" if settings.cli_opt_out else None,
+            "command line",
+            bool(settings.cli_opt_out),
+        ),
+    ]
+    for var in settings.opt_out_envs:
+        caps.append(
+            (f"env {var}", environ.get(var), "environment", levels.truthy(environ.get(var)))
+        )
+    dnt = environ.get("DO_NOT_TRACK")
+    caps.append(("env DO_NOT_TRACK", dnt, "environment", levels.truthy(dnt)))
+    ci_var = detect_ci(environ)
+    d.ci = ci_var is not None
+    caps.append(
+        (
+            f"CI detection ({ci_var or 'none'})",
+            ci_var and environ.get(ci_var),
+            "environment",
+            d.ci and settings.ci == "suppress",
+        )
+    )
+    capped = False
+    for name, value, where, active in caps:
+        if active and not capped:  # opt-outs always win; the first present one is reported
+            d.level, d.winner, capped = levels.OFF, name, True
+        add(
+            Source(
+                name,
+                value,
+                where,
+                "caps at off" if active else "not set" if value is None else "no effect",
+            )
+        )
+    return d

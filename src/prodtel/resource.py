@@ -1,0 +1,84 @@
+"""Resource attributes every record carries: app, OS, arch, runtime, installation and session.
+
+Nothing here identifies a person or a machine: no host name, user, path, argv or env value.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import sys
+
+# platform.machine() spellings -> OTel semconv host.arch values.
+_ARCH = {
+    "x86_64": "amd64",
+    "amd64": "amd64",
+    "x64": "amd64",
+    "aarch64": "arm64",
+    "arm64": "arm64",
+    "armv8l": "arm64",
+    "armv8b": "arm64",
+    "armv7l": "arm32",
+    "armv7": "arm32",
+    "armv6l": "arm32",
+    "arm": "arm32",
+    "i386": "x86",
+    "i486": "x86",
+    "i586": "x86",
+    "i686": "x86",
+    "x86": "x86",
+    "ppc64": "ppc64",
+    "ppc64le": "ppc64",
+    "s390x": "s390x",
+}
+# sys.platform -> semconv os.type
+_OS = {"linux": "linux", "darwin": "darwin", "win32": "windows", "cygwin": "windows"}
+
+SDK_VERSION = "0.1.0"
+
+
+def normalise_arch(machine: str) -> str:
+    m = machine.strip().lower()
+    return _ARCH.get(m, m or "unknown")
+
+
+def os_type(plat: str = sys.platform) -> str:
+    for prefix, value in _OS.items():
+        if plat.startswith(prefix):
+            return value
+    return "".join(c for c in plat if c.isalpha()) or "unknown"
+
+
+def os_version() -> str:
+    if sys.platform == "darwin":
+        return platform.mac_ver()[0] or platform.release()
+    if sys.platform == "win32":
+        return platform.version()
+    return platform.release()
+
+
+def attributes(
+    app: str, version: str, installation_id: str, session_id: str, environment: str | None = None
+) -> dict[str, str]:
+    attrs = {
+        "service.name": app,
+        "service.version": version,
+        "os.type": os_type(),
+        "os.version": os_version(),
+        "host.arch": normalise_arch(platform.machine()),
+        "process.runtime.name": sys.implementation.name,
+        "process.runtime.version": ".".join(map(str, sys.version_info[:3])),
+        "app.installation.id": installation_id,
+        "session.id": session_id,
+        "telemetry.sdk.name": "prodtel",
+        "telemetry.sdk.language": "python",
+        "telemetry.sdk.version": SDK_VERSION,
+    }
+    if environment:
+        attrs["deployment.environment.name"] = environment
+    return attrs
+
+
+def new_id() -> str:
+    """A random 128-bit id as 32 hex characters (no uuid import on the hot path)."""
+    return os.urandom(16).hex()

@@ -1,0 +1,131 @@
+"""The tracking facade: validate, stamp and enqueue on the caller's thread; nothing else.
+
+Everything slower (consent gate, scrubbing, encoding, the network) runs on the worker thread.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+
+from prodtel import pipeline
+from prodtel.catalog import Validator
+from prodtel.consent import levels
+from prodtel.consent.resolve import resolve
+from prodtel.consent.store import ConsentStore, default_dir
+from prodtel.record import Record
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+    from prodtel.config import Settings
+    from prodtel.consent.resolve import Decision
+    from prodtel.export import Worker
+    from prodtel.scrub import Scrubber
+
+INFO = 9
+WAKE_AT = 512  # queue length that wakes the worker before its interval
+
+
+class Telemetry:
+    """One app's telemetry in this process. Built by `prodtel.init()`."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.drops: dict[str, int] = {}
+        self.stats: dict[str, int] = {}
+        self.validator = Validator(settings.catalog, settings.strict, self.drops)
+        self.context: dict[str, object] = {}
+        self.clock = settings.clock or time.time_ns
+        self.store = ConsentStore(settings.config_dir or default_dir(settings.app)).load()
+        self.decision: Decision = resolve(settings, os.environ, self.store)
+        self.worker: Worker | None = None
+        self.resource: dict[str, str] = {}
+        self._scrubber: Scrubber | None = None
+        self.max_queue = 100_000
+        if self.decision.level > levels.OFF:
+            self._start()
+
+    # -- the hot path -------------------------------------------------------------------------
+    def track(self, name: str, attrs: dict[str, Any], severity: int = INFO) -> None:
+        clean = self.validator.event(name, attrs)
+        w = self.worker
+        if clean is None or w is None or not self.decision.allows(severity):
+            return
+        if self.context:
+            clean = {**self.context, **clean}
+        q = w.queue
+        if len(q) >= self.max_queue:
+            self.drops["queue_full"] = self.drops.get("queue_full", 0) + 1
+            return
+        q.append(Record(self.clock(), severity, name, clean))
+        if len(q) >= WAKE_AT:
+            w.wake.set()
+
+    def set_context(self, attrs: dict[str, Any]) -> None:
+        self.context = {**self.context, **self.validator.context(attrs)}
+
+    # -- pipeline -----------------------------------------------------------------------------
+    @property
+    def scrubber(self) -> Scrubber:
+        if self._scrubber is None:
+            from prodtel.scrub import Scrubber
+
+            self._scrubber = Scrubber()
+        return self._scrubber
+
+    def _start(self) -> None:
+        from prodtel import export, identity, resource
+
+        s = self.settings
+        iid = s.installation_id or identity.installation_id(self.store)
+        self.resource = resource.attributes(
+            s.app, s.version, iid, identity.session_id(), s.environment
+        )
+        sink: export.Sink
+        if s.debug:
+            sink = export.DebugSink(self.resource)
+        elif s.logs_url:
+            from prodtel.encode import Encoder
+
+            sink = export.HttpSink(s.logs_url, Encoder(self.resource))
+        else:
+            sink = _NoEndpoint()
+        processors: list[pipeline.Processor] = [
+            pipeline.Gate(lambda: self.decision, self.drops),
+            pipeline.Scrub(self.scrubber),
+            pipeline.stamp,
+        ]
+        self.worker = export.Worker(processors, sink, self.stats, max_queue=self.max_queue)
+        self.worker.start()
+
+    def flush(self, timeout: float = 5.0) -> bool:
+        """Export everything queued now; True if it all left within `timeout` seconds."""
+        return self.worker.flush(timeout) if self.worker else True
+
+    def shutdown(self, timeout: float | None = None) -> None:
+        """Bounded: waits at most `timeout` (default: the exit budget) for a last export."""
+        w, self.worker = self.worker, None
+        if w is not None:
+            w.shutdown(self.settings.exit_timeout if timeout is None else timeout)
+
+    def status(self) -> dict[str, Any]:
+        d = self.decision
+        return {
+            "app": self.settings.app,
+            "level": d.level_name,
+            "decided_by": d.winner,
+            "sources": [s.as_dict() for s in d.sources],
+            "problems": list(d.problems),
+            "endpoint": self.settings.logs_url,
+            "drops": dict(self.drops),
+            "stats": dict(self.stats),
+        }
+
+
+class _NoEndpoint:
+    """No endpoint configured: records are counted, never sent."""
+
+    def export(self, records: list[Record], timeout: float) -> tuple[int, float]:
+        return 2, 0.0
