@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 
 
 OK, RETRY, DROP = 0, 1, 2
+override: Sink | None = None  # set by prodtel.testing.capture(): replaces every sink
 MAX_BATCH = 2048
 MAX_PENDING = 100_000
 

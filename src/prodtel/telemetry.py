@@ -84,7 +84,9 @@ class Telemetry:
             s.app, s.version, iid, identity.session_id(), s.environment
         )
         sink: export.Sink
-        if s.debug:
+        if export.override is not None:
+            sink = export.override
+        elif s.debug:
             sink = export.DebugSink(self.resource)
         elif s.logs_url:
             from prodtel.encode import Encoder

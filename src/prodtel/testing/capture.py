@@ -1,0 +1,89 @@
+"""The capture sink and its assertions."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from prodtel import export
+from prodtel.record import Record
+
+
+class Captured:
+    """Records that would have been sent, with the resource they would have carried."""
+
+    def __init__(self) -> None:
+        self.records: list[Record] = []
+        self.resource: dict[str, str] = {}
+
+    # the Sink interface
+    def export(self, records: list[Record], timeout: float) -> tuple[int, float]:
+        self.records.extend(records)
+        return export.OK, 0.0
+
+    @property
+    def events(self) -> list[Record]:
+        import prodtel
+
+        prodtel.flush(5)
+        t = prodtel.current()
+        if t is not None and t.resource:
+            self.resource = dict(t.resource)
+        return list(self.records)
+
+    def named(self, name: str) -> list[Record]:
+        return [r for r in self.events if r.name == name]
+
+    def dump(self) -> str:
+        return (
+            "\n".join(
+                f"  {r.name} {json.dumps(r.attrs, sort_keys=True, default=str)}"
+                for r in self.events
+            )
+            or "  (nothing)"
+        )
+
+    def assert_event(self, name: str, /, **attrs: Any) -> Record:
+        """Assert an event `name` was sent whose attributes include `attrs`."""
+        candidates = self.named(name)
+        for r in candidates:
+            if all(r.attrs.get(k) == v for k, v in attrs.items()):
+                return r
+        if not candidates:
+            raise AssertionError(f"no {name!r} event was sent. Sent:\n{self.dump()}")
+        diffs = "\n".join(
+            "  "
+            + ", ".join(
+                f"{k}: expected {v!r}, got {r.attrs.get(k, '<missing>')!r}"
+                for k, v in attrs.items()
+                if r.attrs.get(k) != v
+            )
+            for r in candidates
+        )
+        raise AssertionError(f"{name!r} was sent, but not with {attrs}:\n{diffs}")
+
+    def assert_nothing_sent(self) -> None:
+        if self.events:
+            raise AssertionError(f"expected nothing sent, but got:\n{self.dump()}")
+
+
+@contextmanager
+def capture() -> Iterator[Captured]:
+    """Route every export to memory while the block runs; nothing leaves the process."""
+    import prodtel
+
+    cap = Captured()
+    previous = export.override
+    export.override = cap
+    t = prodtel.current()
+    old_sink = None
+    if t is not None and t.worker is not None:
+        old_sink, t.worker.sink = t.worker.sink, cap
+    try:
+        yield cap
+    finally:
+        export.override = previous
+        if old_sink is not None and t is not None and t.worker is not None:
+            t.worker.sink = old_sink

@@ -1,0 +1,70 @@
+"""Run the loadgen example as a real process, the way a user would."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+LOADGEN = ROOT / "examples/loadgen/loadgen.py"
+# Logs every socket connect of the child process to $PRODTEL_TEST_CONNECT_LOG.
+AUDIT = ROOT / "tests/support/audit"
+
+
+@dataclass
+class Run:
+    returncode: int
+    stdout: str
+    stderr: str
+    seconds: float
+    connects: list[str]
+
+
+def clean_env(home: Path, **extra: str) -> dict[str, str]:
+    """An environment with a private HOME/XDG config and no inherited opt-outs or endpoints."""
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("OTEL_", "LOADGEN_", "PRODTEL_", "SENTRY_"))
+        and k not in ("DO_NOT_TRACK", "CI", "GITHUB_ACTIONS")
+    }
+    env.update(
+        HOME=str(home),
+        XDG_CONFIG_HOME=str(home / ".config"),
+        XDG_DATA_HOME=str(home / ".local/share"),
+        XDG_CACHE_HOME=str(home / ".cache"),
+    )
+    env.update(extra)
+    return env
+
+
+def seen_notice(home: Path) -> None:
+    """Mark the first-run notice as shown, as after a user's first interactive run."""
+    cfg = home / ".config/loadgen"
+    cfg.mkdir(parents=True, exist_ok=True)
+    (cfg / "telemetry.json").write_text('{"notice_shown_at": "2026-01-01T00:00:00Z"}\n')
+
+
+def loadgen(*args: str, env: dict[str, str], timeout: float = 60) -> Run:
+    log = Path(env["HOME"]) / "connects.log"
+    log.unlink(missing_ok=True)
+    env = {
+        **env,
+        "PYTHONPATH": f"{AUDIT}{os.pathsep}{env.get('PYTHONPATH', '')}",
+        "PRODTEL_TEST_CONNECT_LOG": str(log),
+    }
+    start = time.monotonic()
+    p = subprocess.run(
+        [sys.executable, str(LOADGEN), *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    took = time.monotonic() - start
+    connects = log.read_text().splitlines() if log.exists() else []
+    return Run(p.returncode, p.stdout, p.stderr, took, connects)
