@@ -6,6 +6,10 @@ import socket
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
+from typing import TypeVar
+
+T = TypeVar("T")
 
 
 def free_port() -> int:
@@ -32,3 +36,13 @@ def wait_http(url: str, timeout: float = 30.0, ok: tuple[int, ...] = (200,)) -> 
             last = e
         time.sleep(0.05)
     raise TimeoutError(f"{url} not ready after {timeout}s: {last}")
+
+
+def wait_until(probe: Callable[[], T], timeout: float = 15.0, interval: float = 0.1) -> T:
+    """Call `probe` until it returns something truthy; return that."""
+    deadline = time.monotonic() + timeout
+    while True:
+        got = probe()
+        if got or time.monotonic() > deadline:
+            return got
+        time.sleep(interval)
