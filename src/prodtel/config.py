@@ -41,6 +41,7 @@ class Settings:
         policy: str = "opt-out",
         level_env: str | None = None,
         opt_out_envs: Iterable[str] | None = None,
+        command: str | None = None,
         cli_flag: str = "--no-usage-report",
         cli_opt_out: bool = False,
         ci: str = "send",
@@ -65,6 +66,7 @@ class Settings:
         self.policy = policy
         self.level_env = level_env or f"{prefix}_TELEMETRY"
         self.opt_out_envs = tuple(opt_out_envs or (f"{prefix}_NO_TELEMETRY",))
+        self.command = command or catalog.app
         self.cli_flag = cli_flag
         self.cli_opt_out = cli_opt_out
         self.ci = ci

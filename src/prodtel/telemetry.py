@@ -44,6 +44,10 @@ class Telemetry:
         self.resource: dict[str, str] = {}
         self._scrubber: Scrubber | None = None
         self.max_queue = 100_000
+        if self.decision.first_run:
+            from prodtel import notice
+
+            notice.maybe_show(settings, self.store)
         if self.decision.level > levels.OFF:
             self._start()
 

@@ -1,0 +1,91 @@
+"""`make demo`: loadgen against the real collector, end to end, as a new user meets it.
+
+1. starts otelcol-prodtel on 127.0.0.1 (file exporter, under build/demo/),
+2. runs loadgen on a terminal for the first time: the notice is shown, nothing is sent,
+3. runs it again: the usage report is sent,
+4. runs it with DO_NOT_TRACK=1: nothing is sent,
+5. prints what the collector received.
+"""
+
+from __future__ import annotations
+
+import os
+import pty
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+from tests.support.app import clean_env  # noqa: E402
+from tests.support.collector import Collector  # noqa: E402
+
+LOADGEN = [sys.executable, str(ROOT / "examples/loadgen/loadgen.py")]
+RUN = ["run", "--vus", "5", "--iterations", "20", "--duration", "1s"]
+
+
+def step(title: str) -> None:
+    print(f"\n\033[1m== {title}\033[0m", flush=True)
+
+
+def run_on_tty(args: list[str], env: dict[str, str]) -> None:
+    """Run with stderr on a pseudo-terminal, so the first-run notice shows as for a person."""
+    master, slave = pty.openpty()
+    p = subprocess.Popen(LOADGEN + args, env=env, stdin=subprocess.DEVNULL, stderr=slave)
+    os.close(slave)
+    chunks = []
+    while True:
+        try:
+            data = os.read(master, 4096)
+        except OSError:
+            break
+        if not data:
+            break
+        chunks.append(data)
+    p.wait()
+    os.close(master)
+    sys.stdout.write(
+        "".join(f"  stderr| {line}\n" for line in b"".join(chunks).decode().splitlines())
+    )
+
+
+def run(args: list[str], env: dict[str, str]) -> None:
+    subprocess.run(LOADGEN + args, env=env, check=False)
+
+
+def main() -> int:
+    work = ROOT / "build/demo"
+    shutil.rmtree(work, ignore_errors=True)
+    home = work / "home"
+    home.mkdir(parents=True)
+    with Collector(work / "collector") as c:
+        env = clean_env(home, OTEL_EXPORTER_OTLP_ENDPOINT=c.endpoint)
+        print(f"collector: {c.endpoint} (OTLP/HTTP), writing {c.out_file}")
+
+        step("1. first run, on a terminal: the notice is shown and nothing is sent")
+        run_on_tty(RUN, env)
+        print(f"  collector received {len(list(c.log_records()))} records")
+
+        step("2. second run: one usage report (plus the command event) is sent")
+        run(RUN, env)
+        c.wait_records(2)
+
+        step("3. DO_NOT_TRACK=1: nothing leaves the process")
+        before = len(list(c.log_records()))
+        run(RUN, {**env, "DO_NOT_TRACK": "1"})
+        print(f"  collector received {len(list(c.log_records())) - before} new records")
+
+        step("4. what the collector received")
+        recs = list(c.log_records())
+        res = recs[0]["resource"]
+        print("  resource: " + ", ".join(f"{k}={v}" for k, v in res.items()))
+        for r in recs:
+            attrs = {k: v for k, v in r["attributes"].items() if k != "log.record.uid"}
+            print(f"  {r['event_name']:<14} {attrs}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
