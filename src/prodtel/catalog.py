@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 _TYPE_NAMES = {str: "string", int: "integer", float: "number", bool: "boolean"}
 _NAME_CHARS = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.")
 DEFAULT_MAX_LENGTH = 256
+_INFINITIES = (math.inf, -math.inf)
 
 
 class CatalogError(ValueError):
@@ -178,12 +179,13 @@ class Catalog:
 class Validator:
     """Checks `track()` input against a catalog: raises in strict mode, else drops and counts."""
 
-    __slots__ = ("catalog", "drops", "strict")
+    __slots__ = ("_rules", "catalog", "drops", "strict")
 
     def __init__(self, catalog: Catalog, strict: bool, drops: dict[str, int]) -> None:
         self.catalog = catalog
         self.strict = strict
         self.drops = drops
+        self._rules: dict[int, dict[str, tuple[type, frozenset[object] | None, int]]] = {}
 
     def event(self, name: str, attrs: Mapping[str, object]) -> dict[str, object] | None:
         """Clean attributes for `name`, or None when the whole event must be dropped."""
@@ -199,6 +201,31 @@ class Validator:
         return self._attrs(self.catalog.context, attrs, "context")
 
     def _attrs(
+        self, declared: Mapping[str, Attr], attrs: Mapping[str, object], where: str
+    ) -> dict[str, object]:
+        # Fast path: everything valid (the usual case) returns the caller's own dict unchanged.
+        # Callers pass a dict they own (track()'s **kwargs), so no copy is needed.
+        rules = self._rules.get(id(declared))
+        if rules is None:
+            rules = self._rules[id(declared)] = {
+                a.name: (a.type, frozenset(a.enum) if a.enum else None, a.max_length)
+                for a in declared.values()
+            }
+        for key, value in attrs.items():
+            rule = rules.get(key)
+            if rule is None:
+                return self._slow(declared, attrs, where)
+            t, enum, max_length = rule
+            if type(value) is not t or (enum is not None and value not in enum):
+                return self._slow(declared, attrs, where)
+            if t is str:
+                if len(value) > max_length:  # type: ignore[arg-type]
+                    return self._slow(declared, attrs, where)
+            elif t is float and (value != value or value in _INFINITIES):
+                return self._slow(declared, attrs, where)
+        return attrs if isinstance(attrs, dict) else dict(attrs)
+
+    def _slow(
         self, declared: Mapping[str, Attr], attrs: Mapping[str, object], where: str
     ) -> dict[str, object]:
         out: dict[str, object] = {}

@@ -1,5 +1,10 @@
-"""Sinks and the background worker that drains `track()`'s queue, runs the processors and
-exports. The host app never waits on the network: exit waits at most `exit_timeout`."""
+"""Sinks, and the background worker that drains `track()`'s queue, runs the processors and
+hands the records to a sink. The host app never waits on the network: exit waits at most
+`exit_timeout`.
+
+A sink has `write(records)` (take processed records) and `send(deadline)` (deliver what it
+holds; True when nothing is left).
+"""
 
 from __future__ import annotations
 
@@ -9,31 +14,37 @@ import time
 from collections import deque
 
 from prodtel import pipeline
+from prodtel.record import NAME, merged
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     import http.client
-    from collections.abc import Callable
     from typing import Protocol
 
     from prodtel.encode import Encoder
     from prodtel.record import Record
 
     class Sink(Protocol):
-        def export(self, records: list[Record], timeout: float) -> tuple[int, float]: ...
+        def write(self, records: list[Record]) -> None: ...
+        def send(self, deadline: float | None) -> bool: ...
 
 
 OK, RETRY, DROP = 0, 1, 2
-override: Sink | None = None  # set by prodtel.testing.capture(): replaces every sink
-MAX_BATCH = 2048
+MAX_BATCH = 4096
 MAX_PENDING = 100_000
+override: Sink | None = None  # set by prodtel.testing.capture(): replaces every sink
+
+
+def _count(stats: dict[str, int], key: str, n: int = 1) -> None:
+    stats[key] = stats.get(key, 0) + n
 
 
 class HttpSink:
-    """OTLP/HTTP protobuf with gzip. 2xx is OK; 429/503/5xx and network errors retry
-    (honouring Retry-After); any other 4xx is poison: dropped and counted, never retried."""
+    """OTLP/HTTP protobuf with gzip, in batches. 2xx is delivered; 429, 5xx and network errors
+    retry with backoff (honouring Retry-After); any other 4xx is poison: dropped and counted,
+    never retried."""
 
-    def __init__(self, url: str, encoder: Encoder) -> None:
+    def __init__(self, url: str, encoder: Encoder, stats: dict[str, int]) -> None:
         from urllib.parse import urlsplit
 
         u = urlsplit(url)
@@ -42,20 +53,57 @@ class HttpSink:
         self.port = u.port or (443 if self.https else 80)
         self.path = (u.path or "/v1/logs") + (f"?{u.query}" if u.query else "")
         self.encoder = encoder
-        self.conn: object = None
+        self.stats = stats
+        self.pending: deque[bytes] = deque()
+        self.conn: http.client.HTTPConnection | None = None
         self.last_error: str | None = None
+        self.backoff_until = 0.0
+        self.failures = 0
 
-    def export(self, records: list[Record], timeout: float) -> tuple[int, float]:
+    def write(self, records: list[Record]) -> None:
+        enc = self.encoder.log_record
+        self.pending.extend(enc(r) for r in records)
+        over = len(self.pending) - MAX_PENDING
+        if over > 0:  # oldest first, counted
+            for _ in range(over):
+                self.pending.popleft()
+            _count(self.stats, "dropped_overflow", over)
+
+    def send(self, deadline: float | None) -> bool:
+        while self.pending:
+            now = time.monotonic()
+            if deadline is None and now < self.backoff_until:
+                return False
+            timeout = 10.0 if deadline is None else deadline - now
+            if timeout <= 0:
+                return False
+            n = min(len(self.pending), MAX_BATCH)
+            body = self.encoder.request(self.pending[i] for i in range(n))
+            result, after = self.post(body, timeout)
+            if result == RETRY:
+                self.failures += 1
+                self.backoff_until = time.monotonic() + (
+                    after or min(2.0 ** (self.failures - 1), 60.0)
+                )
+                _count(self.stats, "export_retries")
+                return False
+            for _ in range(n):
+                self.pending.popleft()
+            self.failures = 0
+            _count(self.stats, "sent" if result == OK else "dropped_rejected", n)
+        return True
+
+    def post(self, body: bytes, timeout: float) -> tuple[int, float]:
         import gzip
         import http.client
 
-        body = gzip.compress(self.encoder.encode(records), compresslevel=5)
+        data = gzip.compress(body, compresslevel=1)
         try:
             conn = self._connect(timeout)
             conn.request(
                 "POST",
                 self.path,
-                body,
+                data,
                 {
                     "Content-Type": "application/x-protobuf",
                     "Content-Encoding": "gzip",
@@ -72,7 +120,7 @@ class HttpSink:
             self.last_error = None
             return OK, 0.0
         self.last_error = f"HTTP {resp.status}"
-        if resp.status in (429, 502, 503, 504) or resp.status >= 500:
+        if resp.status == 429 or resp.status >= 500:
             return RETRY, _retry_after(resp.getheader("Retry-After"))
         return DROP, 0.0
 
@@ -82,9 +130,7 @@ class HttpSink:
         conn = self.conn
         if conn is None:
             cls = http.client.HTTPSConnection if self.https else http.client.HTTPConnection
-            conn = cls(self.host, self.port, timeout=timeout)
-            self.conn = conn
-        assert isinstance(conn, http.client.HTTPConnection)
+            conn = self.conn = cls(self.host, self.port, timeout=timeout)
         conn.timeout = timeout
         if conn.sock is not None:
             conn.sock.settimeout(timeout)
@@ -93,7 +139,7 @@ class HttpSink:
     def close(self) -> None:
         conn, self.conn = self.conn, None
         if conn is not None:
-            conn.close()  # type: ignore[attr-defined]
+            conn.close()
 
 
 class DebugSink:
@@ -103,15 +149,30 @@ class DebugSink:
         self.resource = resource
         self.printed_resource = False
 
-    def export(self, records: list[Record], timeout: float) -> tuple[int, float]:
+    def write(self, records: list[Record]) -> None:
         import json
 
         if not self.printed_resource:
             print(f"[prodtel] resource {json.dumps(self.resource)}", file=sys.stderr)
             self.printed_resource = True
         for r in records:
-            print(f"[prodtel] {r.name} {json.dumps(r.attrs, sort_keys=True)}", file=sys.stderr)
-        return OK, 0.0
+            print(f"[prodtel] {r[NAME]} {json.dumps(merged(r), sort_keys=True)}", file=sys.stderr)
+
+    def send(self, deadline: float | None) -> bool:
+        return True
+
+
+class NoEndpoint:
+    """No endpoint configured: records are counted, never sent."""
+
+    def __init__(self, stats: dict[str, int]) -> None:
+        self.stats = stats
+
+    def write(self, records: list[Record]) -> None:
+        _count(self.stats, "no_endpoint", len(records))
+
+    def send(self, deadline: float | None) -> bool:
+        return True
 
 
 def _retry_after(value: str | None) -> float:
@@ -130,19 +191,14 @@ class Worker:
         sink: Sink,
         stats: dict[str, int],
         interval: float = 1.0,
-        max_queue: int = MAX_PENDING,
     ) -> None:
         self.queue: deque[Record] = deque()
         self.processors = processors
         self.sink = sink
         self.stats = stats
         self.interval = interval
-        self.max_queue = max_queue
         self.wake = threading.Event()
         self.idle = threading.Event()
-        self.pending: list[Record] = []
-        self.backoff_until = 0.0
-        self.failures = 0
         self.deadline: float | None = None
         self.lock = threading.Lock()
         self.last_error: str | None = None
@@ -160,53 +216,29 @@ class Worker:
             try:
                 self.cycle()
             except Exception as e:  # never let telemetry kill the thread
-                self.stats["internal_errors"] = self.stats.get("internal_errors", 0) + 1
+                _count(self.stats, "internal_errors")
                 self.last_error = repr(e)
             if self.deadline is not None:
                 return
 
     def cycle(self) -> None:
-        """Drain the queue through the processors, then export what is pending."""
+        """Drain the queue through the processors into the sink, then let the sink send."""
         with self.lock:
             q = self.queue
             batch = [q.popleft() for _ in range(len(q))]
             if batch:
-                self.pending.extend(pipeline.run(self.processors, batch))
-            over = len(self.pending) - self.max_queue
-            if over > 0:  # oldest first, counted
-                del self.pending[:over]
-                self.stats["dropped_overflow"] = self.stats.get("dropped_overflow", 0) + over
-            self._export()
-            if not self.pending and not self.queue:
+                records = pipeline.run(self.processors, batch)
+                if records:
+                    self.sink.write(records)
+            if self.sink.send(self.deadline) and not self.queue:
                 self.idle.set()
 
-    def _export(self) -> None:
-        while self.pending:
-            now = time.monotonic()
-            if self.deadline is None and now < self.backoff_until:
-                return
-            timeout = 10.0 if self.deadline is None else self.deadline - now
-            if timeout <= 0:
-                return
-            chunk = self.pending[:MAX_BATCH]
-            result, after = self.sink.export(chunk, timeout)
-            if result == RETRY:
-                self.failures += 1
-                delay = after or min(2.0 ** (self.failures - 1), 60.0)
-                self.backoff_until = time.monotonic() + delay
-                self.stats["export_retries"] = self.stats.get("export_retries", 0) + 1
-                if self.deadline is not None:
-                    return
-                continue
-            del self.pending[: len(chunk)]
-            self.failures = 0
-            key = "sent" if result == OK else "dropped_rejected"
-            self.stats[key] = self.stats.get(key, 0) + len(chunk)
-
     def flush(self, timeout: float) -> bool:
-        """Ask the thread to export now; wait up to `timeout` for the queue to empty."""
+        """Ask the thread to export now; wait up to `timeout` for everything to leave."""
         self.idle.clear()
-        self.backoff_until = 0.0
+        backoff = getattr(self.sink, "backoff_until", None)
+        if backoff is not None:
+            self.sink.backoff_until = 0.0  # type: ignore[attr-defined]
         self.wake.set()
         return self.idle.wait(timeout)
 
@@ -217,11 +249,11 @@ class Worker:
         t = self.thread
         if t is not None and t.is_alive():
             t.join(timeout)
-        elif self.queue or self.pending:
+        else:
             self.cycle()
-        left = len(self.queue) + len(self.pending)
+        left = len(self.queue) + len(getattr(self.sink, "pending", ()))
         if left:
-            self.stats["unsent_at_exit"] = self.stats.get("unsent_at_exit", 0) + left
-        close: Callable[[], None] | None = getattr(self.sink, "close", None)
+            _count(self.stats, "unsent_at_exit", left)
+        close = getattr(self.sink, "close", None)
         if close is not None and not (t is not None and t.is_alive()):
             close()

@@ -8,11 +8,14 @@ They run on the background thread, in batches, so `track()` stays cheap.
 
 from __future__ import annotations
 
-from prodtel.resource import new_id
+import os
+
+from prodtel.record import ATTRS, CONTEXT, SEVERITY, TIME, UID
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable
+    from typing import Any
 
     from prodtel.consent.resolve import Decision
     from prodtel.record import Record
@@ -31,32 +34,76 @@ class Gate:
 
     def __call__(self, records: list[Record]) -> list[Record]:
         d = self.decision()
-        kept = [r for r in records if d.allows(r.severity) and r.time_ns >= d.since_ns]
+        allows, since = d.allows, d.since_ns
+        kept = [r for r in records if allows(r[SEVERITY]) and r[TIME] >= since]
         if len(kept) != len(records):
             self.drops["consent"] = self.drops.get("consent", 0) + len(records) - len(kept)
         return kept
 
 
 class Scrub:
-    """Removes personal data from every string attribute."""
+    """Removes personal data from every string attribute and context value. Results are
+    cached: the same strings recur across events, and a regex pass is the costly part."""
+
+    MAX_CACHE = 4096
 
     def __init__(self, scrubber: Scrubber) -> None:
         self.scrubber = scrubber
+        self.cache: dict[str, str] = {}
+        self.contexts: dict[int, tuple[dict[str, Any], dict[str, Any]]] = {}
+
+    def text(self, v: str) -> str:
+        out = self.cache.get(v)
+        if out is None:
+            if len(self.cache) >= self.MAX_CACHE:
+                self.cache.clear()
+            out = self.cache[v] = self.scrubber(v)
+        return out
 
     def __call__(self, records: list[Record]) -> list[Record]:
-        s = self.scrubber
+        text = self.text
+        out = []
         for r in records:
-            for k, v in r.attrs.items():
-                if isinstance(v, str):
-                    r.attrs[k] = s(v)
+            attrs = r[ATTRS]
+            for k, v in attrs.items():
+                if type(v) is str:
+                    attrs[k] = text(v)
+            ctx = r[CONTEXT]
+            if ctx:
+                ctx = self._context(ctx)
+                r = (r[0], r[1], r[2], attrs, ctx)
+            out.append(r)
+        return out
+
+    def _context(self, ctx: dict[str, Any]) -> dict[str, Any]:
+        hit = self.contexts.get(id(ctx))
+        if hit is not None and hit[0] is ctx:
+            return hit[1]
+        clean = {k: self.text(v) if type(v) is str else v for k, v in ctx.items()}
+        self.contexts = {id(ctx): (ctx, clean)}  # contexts change rarely: keep the latest
+        return clean
+
+
+class Stamp:
+    """Gives each record a unique `log.record.uid` (96 random bits per process + a counter),
+    so the analytics side can dedup at-least-once delivery."""
+
+    def __init__(self) -> None:
+        self.prefix = os.urandom(12).hex()
+        self.count = 0
+        os.register_at_fork(after_in_child=self._reseed)  # a forked child must not reuse ids
+
+    def _reseed(self) -> None:
+        self.prefix = os.urandom(12).hex()
+        self.count = 0
+
+    def __call__(self, records: list[Record]) -> list[Record]:
+        n, prefix = self.count, self.prefix
+        for r in records:
+            n += 1
+            r[ATTRS][UID] = f"{prefix}{n & 0xFFFFFFFF:08x}"
+        self.count = n
         return records
-
-
-def stamp(records: list[Record]) -> list[Record]:
-    """Gives each record a unique `log.record.uid`, so the analytics side can dedup."""
-    for r in records:
-        r.attrs.setdefault("log.record.uid", new_id())
-    return records
 
 
 def run(processors: list[Processor], records: list[Record]) -> list[Record]:

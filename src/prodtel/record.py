@@ -1,22 +1,26 @@
-"""The record that travels from `track()` to the exporter: small, with no OTel objects in it."""
+"""The record that travels from `track()` to the exporter.
+
+A plain tuple, because `track()` builds one per event and tuples are the cheapest object Python
+makes: (time_ns, severity, event name, attributes, context). `context` is the global context
+dict at the time of the event; it is replaced, never mutated, by `set_context()`.
+"""
 
 from __future__ import annotations
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Any
+    from typing import Any, Final, TypeAlias
+
+    Record: TypeAlias = tuple[int, int, str, dict[str, Any], dict[str, Any]]
+
+TIME: Final = 0
+SEVERITY: Final = 1
+NAME: Final = 2
+ATTRS: Final = 3
+CONTEXT: Final = 4
+UID = "log.record.uid"
 
 
-class Record:
-    """One event. `attrs` already merges the global context; `uid` is `log.record.uid`."""
-
-    __slots__ = ("attrs", "name", "severity", "time_ns")
-
-    def __init__(self, time_ns: int, severity: int, name: str, attrs: dict[str, Any]) -> None:
-        self.time_ns = time_ns
-        self.severity = severity
-        self.name = name
-        self.attrs = attrs
-
-    def __repr__(self) -> str:
-        return f"Record({self.name!r}, {self.attrs!r})"
+def merged(r: Record) -> dict[str, Any]:
+    """The attributes as they are sent: context first, then the event's own."""
+    return {**r[CONTEXT], **r[ATTRS]} if r[CONTEXT] else dict(r[ATTRS])

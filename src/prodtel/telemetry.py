@@ -13,7 +13,6 @@ from prodtel.catalog import Validator
 from prodtel.consent import levels
 from prodtel.consent.resolve import resolve
 from prodtel.consent.store import ConsentStore, default_dir
-from prodtel.record import Record
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -57,17 +56,16 @@ class Telemetry:
         w = self.worker
         if clean is None or w is None or not self.decision.allows(severity):
             return
-        if self.context:
-            clean = {**self.context, **clean}
         q = w.queue
         if len(q) >= self.max_queue:
             self.drops["queue_full"] = self.drops.get("queue_full", 0) + 1
             return
-        q.append(Record(self.clock(), severity, name, clean))
+        q.append((self.clock(), severity, name, clean, self.context))
         if len(q) >= WAKE_AT:
             w.wake.set()
 
     def set_context(self, attrs: dict[str, Any]) -> None:
+        # A new dict each time: queued records keep the context they were recorded with.
         self.context = {**self.context, **self.validator.context(attrs)}
 
     # -- pipeline -----------------------------------------------------------------------------
@@ -95,15 +93,15 @@ class Telemetry:
         elif s.logs_url:
             from prodtel.encode import Encoder
 
-            sink = export.HttpSink(s.logs_url, Encoder(self.resource))
+            sink = export.HttpSink(s.logs_url, Encoder(self.resource), self.stats)
         else:
-            sink = _NoEndpoint()
+            sink = export.NoEndpoint(self.stats)
         processors: list[pipeline.Processor] = [
             pipeline.Gate(lambda: self.decision, self.drops),
             pipeline.Scrub(self.scrubber),
-            pipeline.stamp,
+            pipeline.Stamp(),
         ]
-        self.worker = export.Worker(processors, sink, self.stats, max_queue=self.max_queue)
+        self.worker = export.Worker(processors, sink, self.stats)
         self.worker.start()
 
     def flush(self, timeout: float = 5.0) -> bool:
@@ -128,10 +126,3 @@ class Telemetry:
             "drops": dict(self.drops),
             "stats": dict(self.stats),
         }
-
-
-class _NoEndpoint:
-    """No endpoint configured: records are counted, never sent."""
-
-    def export(self, records: list[Record], timeout: float) -> tuple[int, float]:
-        return 2, 0.0
