@@ -37,8 +37,8 @@ class Telemetry:
         self.validator = Validator(settings.catalog, settings.strict, self.drops)
         self.context: dict[str, object] = {}
         self.clock = settings.clock or time.time_ns
-        self.store = ConsentStore(settings.config_dir or default_dir(settings.app)).load()
-        self.decision: Decision = resolve(settings, os.environ, self.store)
+        self._store: ConsentStore | None = None
+        self.decision: Decision = resolve(settings, os.environ, lambda: self.store)
         self.worker: Worker | None = None
         self.resource: dict[str, str] = {}
         self._scrubber: Scrubber | None = None
@@ -49,6 +49,14 @@ class Telemetry:
             notice.maybe_show(settings, self.store)
         if self.decision.level > levels.OFF:
             self._start()
+
+    @property
+    def store(self) -> ConsentStore:
+        """The consent file, read on first use (an opt-out by env never touches the disk)."""
+        if self._store is None:
+            s = self.settings
+            self._store = ConsentStore(s.config_dir or default_dir(s.app)).load()
+        return self._store
 
     # -- the hot path -------------------------------------------------------------------------
     def track(self, name: str, attrs: dict[str, Any], severity: int = INFO) -> None:

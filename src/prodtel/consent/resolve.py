@@ -13,7 +13,7 @@ from prodtel.consent import levels
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Callable, Mapping
 
     from prodtel.config import Settings
     from prodtel.consent.store import ConsentStore
@@ -81,58 +81,17 @@ def detect_ci(environ: Mapping[str, str]) -> str | None:
     return None
 
 
-def resolve(settings: Settings, environ: Mapping[str, str], store: ConsentStore) -> Decision:
+def resolve(
+    settings: Settings,
+    environ: Mapping[str, str],
+    store: ConsentStore | Callable[[], ConsentStore],
+) -> Decision:
+    """`store` may be a loader: it is only called when the env does not already decide, so an
+    opt-out by env var or flag never touches the disk (and never imports platformdirs)."""
     d = Decision()
     add = d.sources.append
-    if store.problem:
-        d.problems.append(store.problem)
 
-    # 1. base level
-    env_value = environ.get(settings.level_env)
-    env_level = levels.parse(env_value)
-    if env_value is not None and env_level is None:
-        d.problems.append(f"ignoring {settings.level_env}={env_value!r}: use off|crash|error|all")
-    stored = levels.parse(store.get("level"))
-    if env_level is not None:
-        d.level, d.winner = env_level, f"env {settings.level_env}"
-    elif stored is not None:
-        d.level, d.winner = stored, "config file"
-    elif settings.policy == "opt-in":
-        d.level, d.winner = levels.OFF, "policy opt-in (not enabled yet)"
-    elif store.get("notice_shown_at"):
-        d.level, d.winner = levels.ALL, "policy opt-out"
-    else:
-        d.level, d.winner, d.first_run = levels.OFF, "policy opt-out (first run)", True
-    add(
-        Source(
-            f"env {settings.level_env}",
-            env_value,
-            "environment",
-            f"sets {levels.name(env_level)}" if env_level is not None else "not set",
-        )
-    )
-    add(
-        Source(
-            "config file",
-            store.get("level"),
-            store.path,
-            f"sets {levels.name(stored)}"
-            if stored is not None and env_level is None
-            else ("overridden by env" if stored is not None else "no choice saved"),
-        )
-    )
-    add(
-        Source(
-            "policy default",
-            settings.policy,
-            "app",
-            "applies" if d.winner.startswith("policy") else "not used",
-        )
-    )
-    if settings.policy == "opt-in" and stored is not None and stored > levels.OFF:
-        d.since_ns = int(store.get("enabled_at_ns") or 0)
-
-    # 2. opt-out signals cap at off; the first one present decides.
+    # Opt-out signals, read first: each caps the level at off, whatever the base level.
     caps: list[tuple[str, str | None, str, bool]] = [
         (
             settings.cli_flag,
@@ -142,9 +101,8 @@ def resolve(settings: Settings, environ: Mapping[str, str], store: ConsentStore)
         ),
     ]
     for var in settings.opt_out_envs:
-        caps.append(
-            (f"env {var}", environ.get(var), "environment", levels.truthy(environ.get(var)))
-        )
+        value = environ.get(var)
+        caps.append((f"env {var}", value, "environment", levels.truthy(value)))
     dnt = environ.get("DO_NOT_TRACK")
     caps.append(("env DO_NOT_TRACK", dnt, "environment", levels.truthy(dnt)))
     ci_var = detect_ci(environ)
@@ -157,10 +115,71 @@ def resolve(settings: Settings, environ: Mapping[str, str], store: ConsentStore)
             d.ci and settings.ci == "suppress",
         )
     )
-    capped = False
+    capped_by = next((name for name, _, _, active in caps if active), None)
+
+    # 1. the base level
+    env_value = environ.get(settings.level_env)
+    env_level = levels.parse(env_value)
+    if env_value is not None and env_level is None:
+        d.problems.append(f"ignoring {settings.level_env}={env_value!r}: use off|crash|error|all")
+    st: ConsentStore | None = None
+    if env_level is None and capped_by is None:
+        st = store() if callable(store) else store
+    elif not callable(store):
+        st = store
+    if st is not None and st.problem:
+        d.problems.append(st.problem)
+    stored = levels.parse(st.get("level")) if st is not None else None
+    if env_level is not None:
+        d.level, d.winner = env_level, f"env {settings.level_env}"
+    elif stored is not None:
+        d.level, d.winner = stored, "config file"
+    elif st is None:
+        d.level, d.winner = levels.OFF, "config file not read"
+    elif settings.policy == "opt-in":
+        d.level, d.winner = levels.OFF, "policy opt-in (not enabled yet)"
+    elif st.get("notice_shown_at"):
+        d.level, d.winner = levels.ALL, "policy opt-out"
+    else:
+        d.level, d.winner, d.first_run = levels.OFF, "policy opt-out (first run)", True
+    add(
+        Source(
+            f"env {settings.level_env}",
+            env_value,
+            "environment",
+            f"sets {levels.name(env_level)}" if env_level is not None else "not set",
+        )
+    )
+    if st is None:
+        add(Source("config file", None, "(not read)", "not needed: the environment decided"))
+    else:
+        add(
+            Source(
+                "config file",
+                st.get("level"),
+                st.path,
+                f"sets {levels.name(stored)}"
+                if stored is not None and env_level is None
+                else "overridden by env"
+                if stored is not None
+                else "no choice saved",
+            )
+        )
+    add(
+        Source(
+            "policy default",
+            settings.policy,
+            "app",
+            "applies" if d.winner.startswith("policy") else "not used",
+        )
+    )
+    if settings.policy == "opt-in" and stored is not None and stored > levels.OFF and st:
+        d.since_ns = int(st.get("enabled_at_ns") or 0)
+
+    # 2. opt-outs always win; the first one present is reported as the decider.
+    if capped_by is not None:
+        d.level, d.winner, d.first_run = levels.OFF, capped_by, False
     for name, value, where, active in caps:
-        if active and not capped:  # opt-outs always win; the first present one is reported
-            d.level, d.winner, capped = levels.OFF, name, True
         add(
             Source(
                 name,

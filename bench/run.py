@@ -1,0 +1,267 @@
+"""prodtel's bench suite: prodtel side by side with raw OpenTelemetry and the peers, in one run.
+
+    make bench                      # every section
+    .venv/bin/python bench/run.py startup per-event
+
+Each figure is the median of repeats (the machine is shared and noisy); tables give ratios.
+Results go to bench/results/latest.md (and a PNG chart when matplotlib is installed).
+"""
+
+from __future__ import annotations
+
+import http.server
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+from tests.support.collector import Collector  # noqa: E402
+
+SCEN = ROOT / "bench/scenarios"
+RESULTS = ROOT / "bench/results"
+PY = sys.executable
+OUT: list[str] = []
+
+
+def progress(msg: str) -> None:
+    print(f"[bench {time.strftime('%H:%M:%S')}] {msg}", flush=True)
+
+
+def emit(line: str = "") -> None:
+    print(line, flush=True)
+    OUT.append(line)
+
+
+class NullServer:
+    """Answers 200 `{}` to everything: the peers' backends, on loopback."""
+
+    def __init__(self) -> None:
+        class H(http.server.BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802
+                self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", "2")
+                self.end_headers()
+                self.wfile.write(b"{}")
+
+            def log_message(self, *a: object) -> None:
+                pass
+
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+
+def base_env(home: Path, **extra: str) -> dict[str, str]:
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("OTEL_", "PRODTEL_", "BENCHAPP_")) and k != "DO_NOT_TRACK"
+    }
+    env.update(
+        HOME=str(home),
+        XDG_CONFIG_HOME=str(home / "cfg"),
+        XDG_DATA_HOME=str(home / "data"),
+        XDG_CACHE_HOME=str(home / "cache"),
+    )
+    env.update(extra)
+    return env
+
+
+def seen(home: Path) -> None:
+    d = home / "cfg/benchapp"
+    d.mkdir(parents=True, exist_ok=True)
+    (d / "telemetry.json").write_text('{"notice_shown_at": "2026-01-01"}')
+
+
+def median_wall(cmd: list[str], env: dict[str, str], repeats: int) -> float:
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        subprocess.run(cmd, env=env, check=True, stdout=subprocess.DEVNULL)
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times) * 1000
+
+
+def section_startup(ctx: dict[str, str], repeats: int) -> None:
+    emit("## Import + init, whole process (median wall ms)")
+    emit(f"{repeats} runs each. 'overhead' = wall - the same script importing no SDK.\n")
+    work = Path(tempfile.mkdtemp())
+    off_cfg = work / "offcfg"
+    (off_cfg / "cfg/benchapp").mkdir(parents=True)
+    (off_cfg / "cfg/benchapp/telemetry.json").write_text('{"level": "off"}')
+    on_home = work / "on"
+    seen(on_home)
+    rows: list[tuple[str, list[str], dict[str, str]]] = [
+        (
+            "bare python (the same script, no SDK)",
+            [str(SCEN / "startup.py"), "bare"],
+            base_env(work),
+        ),
+        ("`python -c pass`, for reference", ["-c", "pass"], base_env(work)),
+        ("import prodtel", [str(SCEN / "startup.py"), "prodtel-import"], base_env(work)),
+        (
+            "prodtel init, off by env var",
+            [str(SCEN / "startup.py"), "prodtel"],
+            base_env(work, BENCHAPP_TELEMETRY="off"),
+        ),
+        (
+            "prodtel init, off by DO_NOT_TRACK",
+            [str(SCEN / "startup.py"), "prodtel"],
+            base_env(work, DO_NOT_TRACK="1"),
+        ),
+        (
+            "prodtel init, off by persisted config",
+            [str(SCEN / "startup.py"), "prodtel"],
+            base_env(off_cfg),
+        ),
+        (
+            "prodtel on: init + 1 event + exit (collector up)",
+            [str(SCEN / "startup.py"), "prodtel-event"],
+            base_env(on_home, BENCH_ENDPOINT=ctx["collector"]),
+        ),
+        (
+            "raw OTel SDK + OTLP/HTTP: init + 1 event + exit",
+            [str(SCEN / "startup.py"), "otel"],
+            base_env(work, BENCH_ENDPOINT=ctx["collector"]),
+        ),
+        (
+            "posthog: init + 1 event + exit",
+            [str(SCEN / "startup.py"), "posthog"],
+            base_env(work, BENCH_ENDPOINT=ctx["null"]),
+        ),
+        (
+            "segment: init + 1 event + exit",
+            [str(SCEN / "startup.py"), "segment"],
+            base_env(work, BENCH_ENDPOINT=ctx["null"]),
+        ),
+        (
+            "sentry-sdk: init + 1 message + exit",
+            [str(SCEN / "startup.py"), "sentry"],
+            base_env(work, BENCH_ENDPOINT=ctx["null"]),
+        ),
+    ]
+    results: dict[str, float] = {}
+    for label, args, env in rows:
+        progress(f"startup: {label}")
+        results[label] = median_wall([PY, *args], env, repeats)
+    bare = results[rows[0][0]]
+    otel = results["raw OTel SDK + OTLP/HTTP: init + 1 event + exit"] - bare
+    emit("| setup | wall ms | overhead ms | overhead / raw OTel's |")
+    emit("|---|---:|---:|---:|")
+    for label, ms in results.items():
+        over = ms - bare
+        emit(f"| {label} | {ms:.1f} | {over:.1f} | {over / otel:.2f} |")
+    emit()
+    CHART["startup overhead (ms)"] = {k.split(":")[0]: v - bare for k, v in results.items()}
+
+
+def section_per_event(ctx: dict[str, str], repeats: int, n: int) -> None:
+    emit("## Per-event cost (median ns/event)")
+    emit(
+        f"{n} events, {repeats} runs each. Wall time until delivered (flush) / events, so "
+        "background CPU counts; sentry breadcrumbs are never sent.\n"
+    )
+    work = Path(tempfile.mkdtemp())
+    seen(work)
+    rows = [
+        ("bare Python call with the same kwargs", "bare-call", {}),
+        ("prodtel track(), telemetry off", "prodtel-off", {"BENCHAPP_TELEMETRY": "off"}),
+        (
+            "prodtel track(), delivered to the collector",
+            "prodtel",
+            {"BENCH_ENDPOINT": ctx["collector"]},
+        ),
+        (
+            "raw OTel emit + batch + OTLP/HTTP, delivered",
+            "otel",
+            {"BENCH_ENDPOINT": ctx["collector"]},
+        ),
+        ("posthog capture, delivered", "posthog", {"BENCH_ENDPOINT": ctx["null"]}),
+        ("segment track, delivered", "segment", {"BENCH_ENDPOINT": ctx["null"]}),
+        ("sentry add_breadcrumb", "sentry-breadcrumb", {"BENCH_ENDPOINT": ctx["null"]}),
+    ]
+    results: dict[str, float] = {}
+    for label, sdk, extra in rows:
+        vals = []
+        for i in range(repeats):
+            progress(f"per-event: {label} ({i + 1}/{repeats})")
+            p = subprocess.run(
+                [PY, str(SCEN / "per_event.py"), sdk, str(n)],
+                env=base_env(work, **extra),
+                capture_output=True,
+                text=True,
+            )
+            if p.returncode:
+                raise RuntimeError(f"{sdk} failed:\n{p.stderr[-2000:]}")
+            vals.append(json.loads(p.stdout.strip().splitlines()[-1])["ns_per_event"])
+        results[label] = statistics.median(vals)
+    otel = results["raw OTel emit + batch + OTLP/HTTP, delivered"]
+    bare = results["bare Python call with the same kwargs"]
+    emit("| SDK | ns/event | raw OTel / this | this / bare call |")
+    emit("|---|---:|---:|---:|")
+    for label, ns in results.items():
+        emit(f"| {label} | {ns:,.0f} | {otel / ns:.2f} | {ns / bare:.2f} |")
+    emit()
+    CHART["per-event (ns)"] = dict(results)
+
+
+CHART: dict[str, dict[str, float]] = {}
+SECTIONS: dict[str, Callable[[dict[str, str]], None]] = {
+    "startup": lambda ctx: section_startup(ctx, repeats=int(os.environ.get("BENCH_REPEATS", 11))),
+    "per-event": lambda ctx: section_per_event(
+        ctx,
+        repeats=int(os.environ.get("BENCH_EVENT_REPEATS", 3)),
+        n=int(os.environ.get("BENCH_EVENTS", 20000)),
+    ),
+}
+
+
+def chart(path: Path) -> None:
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        progress("matplotlib not installed: no chart")
+        return
+    fig, axes = plt.subplots(len(CHART), 1, figsize=(10, 4 * len(CHART)))
+    for ax, (title, data) in zip([axes] if len(CHART) == 1 else axes, CHART.items(), strict=True):
+        ax.barh(list(data), list(data.values()), color="#4c72b0")
+        ax.set_title(title)
+        ax.invert_yaxis()
+    fig.tight_layout()
+    fig.savefig(path)
+    progress(f"chart: {path}")
+
+
+def main() -> int:
+    wanted = sys.argv[1:] or list(SECTIONS)
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    null = NullServer()
+    with Collector(Path(tempfile.mkdtemp()) / "collector") as c:
+        ctx = {"collector": c.endpoint, "null": null.url}
+        emit(
+            f"# prodtel bench, {time.strftime('%Y-%m-%d %H:%M')} UTC, {os.cpu_count()} cores, "
+            f"Python {sys.version.split()[0]}\n"
+        )
+        for name in wanted:
+            SECTIONS[name](ctx)
+    (RESULTS / "latest.md").write_text("\n".join(OUT) + "\n")
+    chart(RESULTS / "latest.png")
+    progress(f"results: {RESULTS / 'latest.md'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

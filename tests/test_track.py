@@ -1,0 +1,149 @@
+"""The tracking API through the real pipeline (gate, scrubber, stamp), captured in memory."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+import prodtel
+from prodtel import Attr, Catalog, CatalogError, Event
+from prodtel.testing import Captured, capture
+
+CAT = Catalog(
+    "trk",
+    [
+        Event(
+            "script_exported",
+            "An export.",
+            attrs=[
+                Attr("rules", int, "Rules."),
+                Attr("path", str, "Where to."),
+                Attr("duration_ms", float, "Took."),
+                Attr("outcome", str, "How it ended."),
+            ],
+        ),
+        Event(
+            "usage_report",
+            "Per run.",
+            attrs=[
+                Attr("vus_max", int, "VUs."),
+                Attr("iterations", int, "Iterations."),
+            ],
+        ),
+    ],
+    context=[Attr("is_logged_in", bool, "Logged in?")],
+)
+
+
+@pytest.fixture
+def sent(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Captured]:
+    monkeypatch.setenv("TRK_TELEMETRY", "all")
+    with capture() as cap:
+        prodtel.init(CAT, "1.2.3", config_dir=str(tmp_path), strict=False)
+        yield cap
+    prodtel.shutdown(0)
+
+
+def test_track_sends_declared_attributes_and_context(sent: Captured) -> None:
+    prodtel.set_context(is_logged_in=True)
+    prodtel.track("script_exported", rules=3)
+    ev = sent.assert_event("script_exported", rules=3, is_logged_in=True)
+    assert len(ev.attrs["log.record.uid"]) == 32
+
+
+def test_bad_input_in_production_is_dropped_counted_and_never_raises(sent: Captured) -> None:
+    prodtel.track("nope", x=1)
+    prodtel.track("script_exported", rules="3", path="x" * 1_000_000, secret=object())
+    prodtel.track("script_exported", rules=object())
+    events = sent.named("script_exported")
+    assert [e.attrs.get("rules") for e in events] == [None, None]
+    assert len(events[0].attrs["path"]) == 256
+    drops = prodtel.status()["drops"]
+    assert drops == {
+        "unknown_event": 1,
+        "invalid_attribute": 2,
+        "truncated": 1,
+        "unknown_attribute": 1,
+    }
+
+
+def test_strict_mode_raises_naming_the_field(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("TRK_TELEMETRY", "off")  # strict validates even when off
+    prodtel.init(CAT, "1.0", config_dir=str(tmp_path), strict=True)
+    with pytest.raises(CatalogError, match="event 'script_exported': attribute 'rules'"):
+        prodtel.track("script_exported", rules="many")
+    prodtel.shutdown(0)
+
+
+def test_strings_are_scrubbed_before_they_leave(sent: Captured) -> None:
+    home = str(Path.home())
+    prodtel.track("script_exported", path=f"{home}/work/a.js for bob@example.com")
+    ev = sent.assert_event("script_exported")
+    assert ev.attrs["path"] == "~/work/a.js for <email>"
+
+
+def test_event_decorator_records_duration_and_outcome_not_arguments(sent: Captured) -> None:
+    @prodtel.event("script_exported", rules=2)
+    def export(secret_arg: str) -> str:
+        return secret_arg
+
+    @prodtel.event("script_exported", rules=5)
+    def fails() -> None:
+        raise KeyError("boom")
+
+    assert export("top-secret") == "top-secret"
+    with pytest.raises(KeyError):
+        fails()
+    ok, err = sent.named("script_exported")
+    assert ok.attrs["rules"] == 2 and ok.attrs["outcome"] == "ok"
+    assert ok.attrs["duration_ms"] >= 0
+    assert err.attrs["outcome"] == "error"
+    assert "error_type" not in err.attrs  # not declared on this event: never sent
+    assert "top-secret" not in repr(sent.events)
+
+
+def test_command_decorator_works_on_async_functions(sent: Captured) -> None:
+    @prodtel.command("sync")
+    async def sync_cmd(n: int) -> int:
+        await asyncio.sleep(0)
+        return n * 2
+
+    @prodtel.command("push")
+    async def push() -> None:
+        raise TimeoutError
+
+    assert asyncio.run(sync_cmd(2)) == 4
+    with pytest.raises(TimeoutError):
+        asyncio.run(push())
+    sent.assert_event("command", command="sync", outcome="ok")
+    sent.assert_event("command", command="push", outcome="error", error_type="TimeoutError")
+
+
+def test_run_summary_sends_one_report(sent: Captured) -> None:
+    with prodtel.summary("usage_report") as report:
+        report.set(vus_max=5)
+        for _ in range(20):
+            report.add(iterations=1)
+    report.send()  # idempotent
+    (ev,) = sent.named("usage_report")
+    assert ev.attrs["vus_max"] == 5 and ev.attrs["iterations"] == 20
+
+
+def test_unsent_summary_goes_out_at_shutdown(sent: Captured) -> None:
+    prodtel.summary("usage_report").set(vus_max=1)
+    assert sent.named("usage_report") == []
+    prodtel.shutdown(1)
+    assert len(sent.records) == 1
+
+
+def test_off_means_nothing_is_captured(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("DO_NOT_TRACK", "1")
+    with capture() as cap:
+        prodtel.init(CAT, "1.0", config_dir=str(tmp_path))
+        prodtel.track("script_exported", rules=1)
+        assert prodtel.current().worker is None  # type: ignore[union-attr]
+        cap.assert_nothing_sent()
+    prodtel.shutdown(0)
