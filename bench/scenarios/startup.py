@@ -12,10 +12,11 @@ sdk = sys.argv[1]
 if sdk == "bare":
     pass
 elif sdk == "prodtel-import":
-    import prodtel  # noqa: F401
-elif sdk.startswith("prodtel"):
     import prodtel
+elif sdk.startswith("prodtel"):
     from common import ATTRS, EVENT, catalog, endpoint
+
+    import prodtel
 
     prodtel.init(catalog(), "1.0", endpoint=endpoint())
     if sdk == "prodtel-event":
