@@ -85,6 +85,10 @@ def init(catalog: Catalog, version: str, **settings: Any) -> Telemetry:
     t = Telemetry(Settings(catalog, version, **settings))
     _telemetry = t
     _active = t if (t.worker is not None or t.settings.strict) else None
+    if t.settings.capture_errors and t.decision.level > 0:
+        from prodtel import errors
+
+        errors.install(t)
     return t
 
 
@@ -110,6 +114,16 @@ def summary(name: str) -> Summary:
     s = Summary(name)
     _summaries.append(s)
     return s
+
+
+def capture_exception(error: BaseException | None = None) -> None:
+    """Report a handled error (level `error` or above): an `exception` record, and a Sentry
+    event when a DSN is configured. Defaults to the exception being handled."""
+    t = _active
+    if t is not None and t.worker is not None:
+        from prodtel import errors
+
+        errors.capture(t, error, handled=True)
 
 
 def current() -> Telemetry | None:

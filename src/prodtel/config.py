@@ -14,6 +14,8 @@
 | config_dir   | - (XDG_CONFIG_HOME is honoured via platformdirs)     | platformdirs config   |
 | exit_timeout | PRODTEL_EXIT_TIMEOUT (seconds)                       | 0.25                  |
 | environment  | PRODTEL_ENVIRONMENT                                  | none                  |
+| sentry_dsn   | SENTRY_DSN (needs the `sentry` extra)                | none                  |
+| capture_errors | - (crash hooks + `capture_exception`)              | True                  |
 """
 
 from __future__ import annotations
@@ -50,6 +52,8 @@ class Settings:
         config_dir: str | None = None,
         exit_timeout: float | None = None,
         environment: str | None = None,
+        sentry_dsn: str | None = None,
+        capture_errors: bool = True,
         clock: Callable[[], int] | None = None,
         installation_id: str | None = None,
         environ: Mapping[str, str] | None = None,
@@ -77,6 +81,8 @@ class Settings:
             float(env.get("PRODTEL_EXIT_TIMEOUT", "0.25")) if exit_timeout is None else exit_timeout
         )
         self.environment = environment or env.get("PRODTEL_ENVIRONMENT")
+        self.sentry_dsn = sentry_dsn or env.get("SENTRY_DSN")
+        self.capture_errors = capture_errors
         self.clock = clock
         self.installation_id = installation_id
         self.logs_url = logs_url(endpoint, env)
