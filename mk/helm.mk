@@ -1,0 +1,55 @@
+# Helm chart for otelcol-prodtel (collector-config/helm/prodtel-collector) and its checks.
+# `make helm-tools` installs real helm (built from Go modules) and kubernetes-validate;
+# `make pytest` runs tests/test_helm.py with them; `make helm-check` lints the chart.
+HELM_VERSION := v3.22.0
+# helm's default Capabilities.KubeVersion comes from ldflags (its Makefile derives it from the
+# client-go it builds with: v0.37 -> 1.37); `go install` alone would leave 1.20.
+HELM_KUBE_MINOR := 37
+HELM_BIN := $(BUILD)/bin/helm-$(HELM_VERSION)
+HELM := $(BUILD)/bin/helm
+HELM_LDFLAGS := -s -w -X helm.sh/helm/v3/internal/version.version=$(HELM_VERSION) \
+	-X helm.sh/helm/v3/pkg/chartutil.k8sVersionMajor=1 \
+	-X helm.sh/helm/v3/pkg/chartutil.k8sVersionMinor=$(HELM_KUBE_MINOR) \
+	-X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMajor=1 \
+	-X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMinor=$(HELM_KUBE_MINOR)
+KUBERNETES_VALIDATE_VERSION := 1.37.0
+KUBERNETES_VALIDATE_STAMP := $(VENV)/.kubernetes-validate-$(KUBERNETES_VALIDATE_VERSION)
+HELM_CHART := collector-config/helm/prodtel-collector
+HELM_EXAMPLES := collector-config/helm/examples
+# The chart cannot read files outside its directory, so it carries copies; `make helm-sync`
+# refreshes them. HELM_PIPELINE is the production collector config to ship, once it lives in
+# collector-config/ (until then the chart's files/config.yaml is the source).
+HELM_DDL := collector-config/clickhouse/otel_logs.sql
+HELM_PIPELINE ?= $(wildcard collector-config/pipeline.yaml)
+export PRODTEL_HELM := $(HELM)
+
+.PHONY: helm-tools helm-sync helm-check
+helm-tools: $(HELM) $(KUBERNETES_VALIDATE_STAMP)
+
+$(HELM): $(HELM_BIN)
+	ln -sf $(notdir $(HELM_BIN)) $@
+$(HELM_BIN):
+	@echo "building helm $(HELM_VERSION) from Go modules (first build takes about 2 minutes)"
+	mkdir -p $(BUILD)/bin/helm-tmp
+	GOBIN=$(BUILD)/bin/helm-tmp go install -trimpath -ldflags '$(HELM_LDFLAGS)' helm.sh/helm/v3/cmd/helm@$(HELM_VERSION)
+	mv $(BUILD)/bin/helm-tmp/helm $@ && rmdir $(BUILD)/bin/helm-tmp
+	$@ version --short
+
+$(KUBERNETES_VALIDATE_STAMP): | venv
+	$(BIN)/pip install -q kubernetes-validate==$(KUBERNETES_VALIDATE_VERSION)
+	touch $@
+
+helm-sync:
+	cp $(HELM_DDL) $(HELM_CHART)/files/otel_logs.sql
+	$(if $(HELM_PIPELINE),cp $(HELM_PIPELINE) $(HELM_CHART)/files/config.yaml)
+
+# tests/test_helm.py (run by `make pytest`) needs the tools.
+pytest: helm-tools
+
+helm-check: helm-tools
+	cmp $(HELM_DDL) $(HELM_CHART)/files/otel_logs.sql || { echo "run: make helm-sync"; exit 1; }
+	$(if $(HELM_PIPELINE),cmp $(HELM_PIPELINE) $(HELM_CHART)/files/config.yaml || { echo "run: make helm-sync"; exit 1; })
+	$(HELM) lint --strict $(HELM_CHART)
+	$(HELM) lint --strict $(HELM_CHART) -f $(HELM_EXAMPLES)/values-production.yaml
+
+TEST_TARGETS += helm-check
