@@ -22,6 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from telemetry_catalog import CATALOG, VERSION
 
 import prodtel
+import prodtel.cli
 
 ENDPOINT = "http://127.0.0.1:4318"  # where this example's collector listens (make demo)
 
@@ -120,6 +121,7 @@ def main(argv: list[str] | None = None) -> int:
     p_run.add_argument(
         "--fail", action="store_true", help="crash on purpose (error reporting demo)"
     )
+    prodtel.cli.add_argparse(sub)
     args = parser.parse_args(argv)
 
     prodtel.init(
@@ -128,11 +130,13 @@ def main(argv: list[str] | None = None) -> int:
         endpoint=ENDPOINT,
         opt_out_envs=["LOADGEN_NO_USAGE_REPORT"],
         cli_opt_out=args.no_usage_report,
+        command="loadgen",
+        show_notice=args.cmd != "telemetry",
     )
     prodtel.set_context(is_ci=prodtel.current().decision.ci)  # type: ignore[union-attr]
-    if args.cmd == "run":
-        return run(args)
-    return 2
+    if args.cmd == "telemetry":
+        return prodtel.cli.run_argparse(args)
+    return run(args)
 
 
 if __name__ == "__main__":

@@ -12,8 +12,12 @@
 | strict       | PRODTEL_STRICT=1                                     | False                 |
 | debug        | PRODTEL_DEBUG=1 (print records on stderr, send none) | False                 |
 | config_dir   | - (XDG_CONFIG_HOME is honoured via platformdirs)     | platformdirs config   |
+| state_dir    | - (sent log, outbox; XDG_STATE_HOME is honoured)     | platformdirs state    |
 | exit_timeout | PRODTEL_EXIT_TIMEOUT (seconds)                       | 0.25                  |
 | environment  | PRODTEL_ENVIRONMENT                                  | none                  |
+| on_disable   | - ("send_pending": what was recorded before still goes; | "send_pending"     |
+|              |    "purge": it is dropped)                           |                       |
+| disable_event | - (send TelemetryDisabled as the last record)       | True                  |
 | sentry_dsn   | SENTRY_DSN (needs the `sentry` extra)                | none                  |
 | capture_errors | - (crash hooks + `capture_exception`)              | True                  |
 """
@@ -50,8 +54,12 @@ class Settings:
         strict: bool | None = None,
         debug: bool | None = None,
         config_dir: str | None = None,
+        state_dir: str | None = None,
         exit_timeout: float | None = None,
         environment: str | None = None,
+        show_notice: bool = True,
+        on_disable: str = "send_pending",
+        disable_event: bool = True,
         sentry_dsn: str | None = None,
         capture_errors: bool = True,
         clock: Callable[[], int] | None = None,
@@ -77,10 +85,16 @@ class Settings:
         self.strict = levels.truthy(env.get("PRODTEL_STRICT")) if strict is None else strict
         self.debug = levels.truthy(env.get("PRODTEL_DEBUG")) if debug is None else debug
         self.config_dir = config_dir
+        self.state_dir = state_dir
         self.exit_timeout = (
             float(env.get("PRODTEL_EXIT_TIMEOUT", "0.25")) if exit_timeout is None else exit_timeout
         )
         self.environment = environment or env.get("PRODTEL_ENVIRONMENT")
+        if on_disable not in ("send_pending", "purge"):
+            raise ValueError(f"on_disable must be 'send_pending' or 'purge', not {on_disable!r}")
+        self.show_notice = show_notice
+        self.on_disable = on_disable
+        self.disable_event = disable_event
         self.sentry_dsn = sentry_dsn or env.get("SENTRY_DSN")
         self.capture_errors = capture_errors
         self.clock = clock

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 
     from prodtel.record import Record
 
-SEVERITY_TEXT = {9: "INFO", 13: "WARN", 17: "ERROR", 21: "FATAL"}
+SEVERITY_TEXT = {9: "INFO", 10: "INFO2", 13: "WARN", 17: "ERROR", 21: "FATAL"}
 _fixed64 = struct.Struct("<Q").pack
 _double = struct.Struct("<d").pack
 _MAX_CACHE = 8192

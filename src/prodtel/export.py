@@ -44,7 +44,9 @@ class HttpSink:
     retry with backoff (honouring Retry-After); any other 4xx is poison: dropped and counted,
     never retried."""
 
-    def __init__(self, url: str, encoder: Encoder, stats: dict[str, int]) -> None:
+    def __init__(
+        self, url: str, encoder: Encoder, stats: dict[str, int], state_dir: str | None = None
+    ) -> None:
         from urllib.parse import urlsplit
 
         u = urlsplit(url)
@@ -55,6 +57,8 @@ class HttpSink:
         self.encoder = encoder
         self.stats = stats
         self.pending: deque[bytes] = deque()
+        self.records: deque[Record] = deque()  # the same records, for the sent log
+        self.state_dir = state_dir
         self.conn: http.client.HTTPConnection | None = None
         self.last_error: str | None = None
         self.backoff_until = 0.0
@@ -63,10 +67,12 @@ class HttpSink:
     def write(self, records: list[Record]) -> None:
         enc = self.encoder.log_record
         self.pending.extend(enc(r) for r in records)
+        self.records.extend(records)
         over = len(self.pending) - MAX_PENDING
         if over > 0:  # oldest first, counted
             for _ in range(over):
                 self.pending.popleft()
+                self.records.popleft()
             _count(self.stats, "dropped_overflow", over)
 
     def send(self, deadline: float | None) -> bool:
@@ -87,10 +93,15 @@ class HttpSink:
                 )
                 _count(self.stats, "export_retries")
                 return False
+            sent = [self.records.popleft() for _ in range(n)]
             for _ in range(n):
                 self.pending.popleft()
             self.failures = 0
             _count(self.stats, "sent" if result == OK else "dropped_rejected", n)
+            if result == OK and self.state_dir:
+                from prodtel import sentlog
+
+                sentlog.append(self.state_dir, sent)
         return True
 
     def post(self, body: bytes, timeout: float) -> tuple[int, float]:

@@ -33,9 +33,8 @@ class Gate:
         self.drops = drops
 
     def __call__(self, records: list[Record]) -> list[Record]:
-        d = self.decision()
-        allows, since = d.allows, d.since_ns
-        kept = [r for r in records if allows(r[SEVERITY]) and r[TIME] >= since]
+        allows = self.decision().allows_record
+        kept = [r for r in records if allows(r[SEVERITY], r[TIME])]
         if len(kept) != len(records):
             self.drops["consent"] = self.drops.get("consent", 0) + len(records) - len(kept)
         return kept

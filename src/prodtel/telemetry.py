@@ -9,6 +9,7 @@ import os
 import time
 
 from prodtel import pipeline
+from prodtel._builtins import DISABLED, ENABLED
 from prodtel.catalog import Validator
 from prodtel.consent import levels
 from prodtel.consent.resolve import resolve
@@ -43,7 +44,7 @@ class Telemetry:
         self.resource: dict[str, str] = {}
         self._scrubber: Scrubber | None = None
         self.max_queue = 100_000
-        if self.decision.first_run:
+        if self.decision.first_run and settings.show_notice:
             from prodtel import notice
 
             notice.maybe_show(settings, self.store)
@@ -57,6 +58,18 @@ class Telemetry:
             s = self.settings
             self._store = ConsentStore(s.config_dir or default_dir(s.app)).load()
         return self._store
+
+    @property
+    def state_dir(self) -> str:
+        """Where the sent log and the outbox live (platformdirs state dir, or config_dir)."""
+        s = self.settings
+        if s.state_dir:
+            return s.state_dir
+        if s.config_dir:
+            return s.config_dir
+        import platformdirs
+
+        return platformdirs.user_state_dir(s.app, appauthor=False)
 
     # -- the hot path -------------------------------------------------------------------------
     def track(self, name: str, attrs: dict[str, Any], severity: int = INFO) -> None:
@@ -101,7 +114,7 @@ class Telemetry:
         elif s.logs_url:
             from prodtel.encode import Encoder
 
-            sink = export.HttpSink(s.logs_url, Encoder(self.resource), self.stats)
+            sink = export.HttpSink(s.logs_url, Encoder(self.resource), self.stats, self.state_dir)
         else:
             sink = export.NoEndpoint(self.stats)
         processors: list[pipeline.Processor] = [
@@ -111,6 +124,57 @@ class Telemetry:
         ]
         self.worker = export.Worker(processors, sink, self.stats)
         self.worker.start()
+
+    # -- consent transitions (the `telemetry enable|disable|reset-id` commands, or an app's UI) --
+    def enable(self, level: int = levels.ALL, source: str = "command") -> Decision:
+        """Persist the user's choice and apply it now. Emits TelemetryEnabled if it may leave."""
+        was = self.decision.level
+        now = self.clock()
+        changes: dict[str, Any] = {"level": levels.name(level), "decided_by": source}
+        if was == levels.OFF or not self.store.get("enabled_at_ns"):
+            changes["enabled_at_ns"] = now  # opt-in date: nothing recorded before it leaves
+        changes.update(disabled_at_ns=None, prior_level=None)
+        self.store.update(**changes)
+        self.decision = resolve(self.settings, os.environ, self.store)
+        if self.decision.level > levels.OFF:
+            if self.worker is None:
+                self._start()
+            self.track(
+                ENABLED,
+                {"level": levels.name(self.decision.level), "source": source},
+                levels.LIFECYCLE_SEVERITY,
+            )
+        return self.decision
+
+    def disable(self, source: str = "command", flush_timeout: float = 2.0) -> Decision:
+        """Persist `off`. If telemetry was on, TelemetryDisabled is the last record that may
+        leave; what was recorded before is sent or purged per the app's `on_disable`."""
+        d = self.decision
+        now = self.clock()
+        w = self.worker
+        if w is not None and d.level > levels.OFF:
+            if self.settings.on_disable == "purge":
+                with w.lock:
+                    w.queue.clear()
+                    getattr(w.sink, "pending", []).clear()
+            if self.settings.disable_event:
+                w.queue.append(
+                    (now, levels.LIFECYCLE_SEVERITY, DISABLED, {"source": source}, self.context)
+                )
+            cut = resolve(self.settings, os.environ, self.store)
+            # The queue only holds what the old level let in, so `prior` may be ALL.
+            cut.level, cut.prior, cut.until_ns = levels.OFF, levels.ALL, now + 1
+            cut.winner = "config file"
+            self.decision = cut  # nothing recorded from now on passes the gate
+            w.flush(flush_timeout)
+        self.store.update(level="off", decided_by=source, disabled_at_ns=now)
+        self.decision = resolve(self.settings, os.environ, self.store)
+        return self.decision
+
+    def reset_id(self) -> str:
+        from prodtel import identity
+
+        return identity.reset_installation_id(self.store)
 
     def flush(self, timeout: float = 5.0) -> bool:
         """Export everything queued now; True if it all left within `timeout` seconds."""

@@ -9,6 +9,9 @@ TRUTHY = frozenset({"1", "true", "yes", "on", "y"})
 # Severity numbers (OTel) that each level admits: crashes are FATAL, handled errors ERROR.
 FATAL_SEVERITY = 21
 ERROR_SEVERITY = 17
+# TelemetryEnabled/TelemetryDisabled use INFO2: they pass at every level above off, because
+# counting opt-ins and opt-outs is what makes them visible (the levels gate usage, not these).
+LIFECYCLE_SEVERITY = 10
 
 
 def parse(value: str | None) -> int | None:
@@ -33,4 +36,6 @@ def needed(severity: int) -> int:
         return CRASH
     if severity >= ERROR_SEVERITY:
         return ERROR
+    if severity == LIFECYCLE_SEVERITY:
+        return CRASH
     return ALL

@@ -51,7 +51,17 @@ class Source:
 class Decision:
     """The resolved level, every source considered, and the one that decided."""
 
-    __slots__ = ("ci", "first_run", "level", "problems", "since_ns", "sources", "winner")
+    __slots__ = (
+        "ci",
+        "first_run",
+        "level",
+        "prior",
+        "problems",
+        "since_ns",
+        "sources",
+        "until_ns",
+        "winner",
+    )
 
     def __init__(self) -> None:
         self.level = levels.OFF
@@ -61,8 +71,20 @@ class Decision:
         self.ci = False
         self.problems: list[str] = []
         self.since_ns = 0  # records older than this never leave (opt-in date)
+        self.until_ns = 0  # records older than this are judged by `prior` (a disable's cutoff)
+        self.prior = levels.OFF
 
     def allows(self, severity: int) -> bool:
+        """May a record of this severity, recorded now, leave?"""
+        return self.level >= levels.needed(severity)
+
+    def allows_record(self, severity: int, time_ns: int) -> bool:
+        """May a record of this severity, recorded at `time_ns`, leave? Records from before a
+        disable keep the level they were recorded under; nothing before opt-in ever leaves."""
+        if time_ns < self.since_ns:
+            return False
+        if time_ns < self.until_ns:
+            return self.prior >= levels.needed(severity)
         return self.level >= levels.needed(severity)
 
     @property

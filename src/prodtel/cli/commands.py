@@ -1,0 +1,118 @@
+"""What each `telemetry` command does and says. Data first (`--json` prints it as is), then a
+rendering that reads well for a person."""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+from prodtel.consent import levels
+
+if TYPE_CHECKING:
+    from prodtel.telemetry import Telemetry
+
+
+def status(t: Telemetry, explain: bool = False) -> dict[str, Any]:
+    d = t.decision
+    st = t.store  # status always reads the file, to show where the choice lives
+    data: dict[str, Any] = {
+        "app": t.settings.app,
+        "level": d.level_name,
+        "enabled": d.level > levels.OFF,
+        "decided_by": d.winner,
+        "policy": t.settings.policy,
+        "config_file": st.path,
+        "installation_id": st.get("installation_id"),
+        "notice_shown_at": st.get("notice_shown_at"),
+        "endpoint": t.settings.logs_url,
+        "ci": d.ci,
+        "problems": list(d.problems)
+        + ([st.problem] if st.problem and st.problem not in d.problems else []),
+        "drops": dict(t.drops),
+        "stats": dict(t.stats),
+    }
+    if explain:
+        data["sources"] = [s.as_dict() for s in d.sources]
+    return data
+
+
+def render_status(data: dict[str, Any]) -> str:
+    state = "ON" if data["enabled"] else "OFF"
+    lines = [
+        f"{data['app']} telemetry is {state} (level: {data['level']})",
+        f"  decided by: {data['decided_by']}",
+        f"  policy:     {data['policy']}",
+        f"  config:     {data['config_file']}",
+    ]
+    if data.get("installation_id"):
+        lines.append(f"  install id: {data['installation_id']}")
+    for p in data["problems"]:
+        lines.append(f"  problem:    {p}")
+    counters = {**data["drops"], **data["stats"]}
+    if counters:
+        lines.append("  counters:   " + ", ".join(f"{k}={v}" for k, v in sorted(counters.items())))
+    if "sources" in data:
+        lines.append("")
+        lines.append("Every source, in the order they are applied (opt-outs always win):")
+        rows = [("source", "value", "where", "effect")] + [
+            (s["name"], "-" if s["value"] is None else str(s["value"]), s["where"], s["effect"])
+            for s in data["sources"]
+        ]
+        widths = [max(len(r[i]) for r in rows) for i in range(4)]
+        for i, r in enumerate(rows):
+            mark = "=>" if _decided(r[0], data["decided_by"]) and i else "  "
+            lines.append(f"{mark} " + "  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)))
+    return "\n".join(lines)
+
+
+def _decided(source: str, winner: str) -> bool:
+    return winner == source or (source == "policy default" and winner.startswith("policy"))
+
+
+def enable(t: Telemetry, level: str = "all") -> dict[str, Any]:
+    lv = levels.parse(level)
+    if lv is None or lv == levels.OFF:
+        raise ValueError(f"level must be crash, error or all, not {level!r}")
+    d = t.enable(lv, source="command")
+    out = {"requested": levels.name(lv), "level": d.level_name, "decided_by": d.winner}
+    if d.level < lv:
+        out["note"] = f"saved, but {d.winner} keeps telemetry at {d.level_name}"
+    return out
+
+
+def disable(t: Telemetry) -> dict[str, Any]:
+    d = t.disable(source="command")
+    return {"level": d.level_name, "decided_by": d.winner, "pending": t.settings.on_disable}
+
+
+def show(t: Telemetry, n: int = 20) -> list[dict[str, Any]]:
+    from prodtel import sentlog
+
+    return sentlog.read(t.state_dir, n)
+
+
+def pending(t: Telemetry) -> list[dict[str, Any]]:
+    """Recorded and not yet sent, in this process."""
+    from prodtel.record import NAME, merged
+
+    w = t.worker
+    if w is None:
+        return []
+    queued = list(w.queue) + list(getattr(w.sink, "records", ()))
+    return [{"event": r[NAME], "attributes": merged(r)} for r in queued]
+
+
+def reset_id(t: Telemetry) -> dict[str, Any]:
+    return {"installation_id": t.reset_id()}
+
+
+def render(data: Any) -> str:
+    if isinstance(data, list):
+        if not data:
+            return "(none)"
+        return "\n".join(
+            f"{r.get('time', '')}  {r.get('event', '')}  "
+            f"{json.dumps(r.get('attributes', {}), sort_keys=True)}"
+            for r in data
+        )
+    return "\n".join(f"{k}: {v}" for k, v in data.items())

@@ -1,0 +1,108 @@
+"""The `prodtel` command: docs and schema from a catalog, the collector config, analytics,
+and the telemetry commands for any app.
+
+    prodtel docs --catalog examples/loadgen/telemetry_catalog.py:CATALOG --output USAGE.md
+    prodtel schema --catalog pkg.telemetry:CATALOG --output events.schema.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import importlib.util
+import json
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from prodtel.catalog import Catalog
+
+
+def load_catalog(spec: str) -> Catalog:
+    """`pkg.module:ATTR` or `path/to/file.py:ATTR`."""
+    target, _, attr = spec.rpartition(":")
+    if not target or not attr:
+        raise SystemExit(f"--catalog must look like module:ATTR or file.py:ATTR, not {spec!r}")
+    if target.endswith(".py"):
+        path = Path(target).resolve()
+        sys.path.insert(0, str(path.parent))
+        loaded = importlib.util.spec_from_file_location(path.stem, path)
+        if loaded is None or loaded.loader is None:
+            raise SystemExit(f"cannot load {target}")
+        module = importlib.util.module_from_spec(loaded)
+        loaded.loader.exec_module(module)
+    else:
+        module = importlib.import_module(target)
+    catalog: Catalog = getattr(module, attr)
+    return catalog
+
+
+def _write_or_check(text: str, output: str | None, check: str | None) -> int:
+    if check:
+        current = Path(check).read_text() if Path(check).exists() else ""
+        if current != text:
+            print(
+                f"{check} is stale: regenerate it with the same command and --output",
+                file=sys.stderr,
+            )
+            return 1
+        print(f"{check} is up to date")
+        return 0
+    if output:
+        Path(output).write_text(text)
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+def cmd_docs(args: argparse.Namespace) -> int:
+    from prodtel import docs
+
+    catalog = load_catalog(args.catalog)
+    text = docs.render(
+        catalog,
+        command=args.command,
+        level_env=args.level_env,
+        opt_out_envs=tuple(args.opt_out_env or ()),
+    )
+    return _write_or_check(text, args.output, args.check)
+
+
+def cmd_schema(args: argparse.Namespace) -> int:
+    text = json.dumps(load_catalog(args.catalog).json_schema(), indent=2) + "\n"
+    return _write_or_check(text, args.output, args.check)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="prodtel", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="cmd", required=True)
+    for name, fn, help_ in (
+        ("docs", cmd_docs, "render the public usage-collection page"),
+        ("schema", cmd_schema, "write the JSON schema of the events"),
+    ):
+        p = sub.add_parser(name, help=help_)
+        p.add_argument("--catalog", required=True, help="module:ATTR or file.py:ATTR")
+        p.add_argument("--output", help="write here instead of stdout")
+        p.add_argument("--check", metavar="FILE", help="fail if FILE differs from the output")
+        if name == "docs":
+            p.add_argument("--command", help="the app's command name (default: the app name)")
+            p.add_argument("--level-env", help="the app's level env var")
+            p.add_argument("--opt-out-env", action="append", help="an opt-out env var")
+        p.set_defaults(func=fn)
+    for module in ("prodtel.collector", "prodtel.analytics.cli"):
+        try:
+            importlib.import_module(module).register(sub)
+        except (ImportError, AttributeError):
+            pass  # an optional part that is not installed
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    result: int = args.func(args)
+    return result
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,185 @@
+"""Mount the `telemetry` commands into an app's argparse, click or typer CLI."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import TYPE_CHECKING, Any
+
+from prodtel.cli import commands
+
+if TYPE_CHECKING:
+    import argparse
+
+    import click
+    import typer
+
+    from prodtel.telemetry import Telemetry
+
+COMMANDS = ("status", "enable", "disable", "show", "pending", "reset-id")
+
+
+def _telemetry() -> Telemetry:
+    import prodtel
+
+    t = prodtel.current()
+    if t is None:
+        raise RuntimeError("call prodtel.init() before running a telemetry command")
+    return t
+
+
+def execute(
+    cmd: str, *, as_json: bool = False, explain: bool = False, level: str = "all", n: int = 20
+) -> int:
+    """Run one telemetry command and print its result. Returns the exit code."""
+    t = _telemetry()
+    data: Any
+    if cmd == "status":
+        data = commands.status(t, explain=explain)
+        text = commands.render_status(data)
+    elif cmd == "enable":
+        try:
+            data = commands.enable(t, level)
+        except ValueError as e:
+            print(f"error: {e}", file=sys.stderr)
+            return 2
+        text = f"{t.settings.app} telemetry enabled at level {data['level']}" + (
+            f" ({data['note']})" if "note" in data else ""
+        )
+    elif cmd == "disable":
+        data = commands.disable(t)
+        text = (
+            f"{t.settings.app} telemetry disabled. Nothing recorded from now on will be "
+            f"sent; earlier records: {data['pending'].replace('_', ' ')}."
+        )
+    elif cmd == "show":
+        data = commands.show(t, n)
+        text = commands.render(data)
+    elif cmd == "pending":
+        data = commands.pending(t)
+        text = commands.render(data)
+    elif cmd == "reset-id":
+        data = commands.reset_id(t)
+        text = f"new installation id: {data['installation_id']}"
+    else:
+        print(f"error: unknown telemetry command {cmd!r}", file=sys.stderr)
+        return 2
+    print(json.dumps(data, indent=2, sort_keys=True, default=str) if as_json else text)
+    return 0
+
+
+# -- argparse ------------------------------------------------------------------------------------
+def add_argparse(subparsers: argparse._SubParsersAction[Any], name: str = "telemetry") -> None:
+    """Add `<name> status|enable|disable|show|pending|reset-id` to an argparse CLI."""
+    p = subparsers.add_parser(name, help="see and control anonymous usage reporting")
+    sub = p.add_subparsers(dest="telemetry_cmd", required=True)
+    for cmd in COMMANDS:
+        c = sub.add_parser(cmd, help=_HELP[cmd])
+        c.add_argument("--json", action="store_true", help="machine-readable output")
+        if cmd == "status":
+            c.add_argument("--explain", action="store_true", help="show every consent source")
+        if cmd == "enable":
+            c.add_argument("--level", choices=["crash", "error", "all"], default="all")
+        if cmd == "show":
+            c.add_argument("-n", type=int, default=20, help="how many events")
+
+
+def run_argparse(args: argparse.Namespace) -> int:
+    return execute(
+        args.telemetry_cmd,
+        as_json=args.json,
+        explain=getattr(args, "explain", False),
+        level=getattr(args, "level", "all"),
+        n=getattr(args, "n", 20),
+    )
+
+
+_HELP = {
+    "status": "is telemetry on, and why",
+    "enable": "turn telemetry on (optionally at a lower level)",
+    "disable": "turn telemetry off",
+    "show": "the last events actually sent",
+    "pending": "what is recorded and not sent yet",
+    "reset-id": "make a new anonymous installation id",
+}
+
+
+# -- click ---------------------------------------------------------------------------------------
+def click_group(name: str = "telemetry") -> click.Group:
+    """A click group with the telemetry commands: `cli.add_command(click_group())`."""
+    import click
+
+    @click.group(name=name, help="See and control anonymous usage reporting.")
+    def group() -> None:
+        pass
+
+    json_opt = click.option("--json", "as_json", is_flag=True, help="machine-readable output")
+
+    @group.command(help=_HELP["status"])
+    @json_opt
+    @click.option("--explain", is_flag=True, help="show every consent source")
+    def status(as_json: bool, explain: bool) -> None:
+        sys.exit(execute("status", as_json=as_json, explain=explain))
+
+    @group.command(help=_HELP["enable"])
+    @json_opt
+    @click.option("--level", type=click.Choice(["crash", "error", "all"]), default="all")
+    def enable(as_json: bool, level: str) -> None:
+        sys.exit(execute("enable", as_json=as_json, level=level))
+
+    @group.command(help=_HELP["disable"])
+    @json_opt
+    def disable(as_json: bool) -> None:
+        sys.exit(execute("disable", as_json=as_json))
+
+    @group.command(help=_HELP["show"])
+    @json_opt
+    @click.option("-n", default=20, help="how many events")
+    def show(as_json: bool, n: int) -> None:
+        sys.exit(execute("show", as_json=as_json, n=n))
+
+    @group.command(help=_HELP["pending"])
+    @json_opt
+    def pending(as_json: bool) -> None:
+        sys.exit(execute("pending", as_json=as_json))
+
+    @group.command(name="reset-id", help=_HELP["reset-id"])
+    @json_opt
+    def reset_id(as_json: bool) -> None:
+        sys.exit(execute("reset-id", as_json=as_json))
+
+    return group
+
+
+# -- typer ---------------------------------------------------------------------------------------
+def typer_app() -> typer.Typer:
+    """A typer app with the telemetry commands: `app.add_typer(typer_app(), name="telemetry")`."""
+    import typer
+
+    app = typer.Typer(help="See and control anonymous usage reporting.", no_args_is_help=True)
+
+    @app.command(help=_HELP["status"])
+    def status(json: bool = False, explain: bool = False) -> None:
+        raise typer.Exit(execute("status", as_json=json, explain=explain))
+
+    @app.command(help=_HELP["enable"])
+    def enable(json: bool = False, level: str = "all") -> None:
+        raise typer.Exit(execute("enable", as_json=json, level=level))
+
+    @app.command(help=_HELP["disable"])
+    def disable(json: bool = False) -> None:
+        raise typer.Exit(execute("disable", as_json=json))
+
+    @app.command(help=_HELP["show"])
+    def show(json: bool = False, n: int = 20) -> None:
+        raise typer.Exit(execute("show", as_json=json, n=n))
+
+    @app.command(help=_HELP["pending"])
+    def pending(json: bool = False) -> None:
+        raise typer.Exit(execute("pending", as_json=json))
+
+    @app.command(name="reset-id", help=_HELP["reset-id"])
+    def reset_id(json: bool = False) -> None:
+        raise typer.Exit(execute("reset-id", as_json=json))
+
+    return app

@@ -1,0 +1,73 @@
+"""A local log of the last events actually sent, so users can see every byte that left
+(`telemetry show`). JSON lines, capped in size: the oldest half goes when it is full."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+
+from prodtel.record import NAME, TIME, merged
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+    from prodtel.record import Record
+
+FILENAME = "sent.jsonl"
+MAX_BYTES = 256 * 1024
+KEEP_PER_BATCH = 200  # a burst keeps only its newest records
+
+
+def path(state_dir: str) -> str:
+    return os.path.join(state_dir, FILENAME)
+
+
+def append(state_dir: str, records: list[Record]) -> None:
+    lines = "".join(
+        json.dumps(
+            {"time": _iso(r[TIME]), "event": r[NAME], "attributes": merged(r)},
+            sort_keys=True,
+            default=str,
+        )
+        + "\n"
+        for r in records[-KEEP_PER_BATCH:]
+    )
+    p = path(state_dir)
+    try:
+        os.makedirs(state_dir, exist_ok=True)
+        with open(p, "a", encoding="utf-8") as f:
+            f.write(lines)
+            size = f.tell()
+        if size > MAX_BYTES:
+            with open(p, encoding="utf-8") as f:
+                keep = f.readlines()
+            keep = keep[len(keep) // 2 :]
+            tmp = f"{p}.{os.getpid()}.tmp"
+            with open(tmp, "w", encoding="utf-8") as f:
+                f.writelines(keep)
+            os.replace(tmp, p)
+    except OSError:
+        pass  # an unwritable state dir must never break sending
+
+
+def read(state_dir: str, n: int = 20) -> list[dict[str, Any]]:
+    try:
+        with open(path(state_dir), encoding="utf-8") as f:
+            lines = f.readlines()[-n:]
+    except OSError:
+        return []
+    out = []
+    for line in lines:
+        try:
+            out.append(json.loads(line))
+        except ValueError:
+            continue
+    return out
+
+
+def _iso(ns: int) -> str:
+    return (
+        time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ns / 1e9)) + f".{ns % 10**9 // 10**6:03d}Z"
+    )
