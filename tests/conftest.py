@@ -9,6 +9,8 @@ import pytest
 
 from tests.support.collector import Collector
 
+pytest_plugins = ["tests.support.bugsink"]
+
 
 @pytest.fixture
 def collector(tmp_path: Path) -> Iterator[Collector]:
