@@ -5,7 +5,8 @@ stack traces, Sentry events.
     scrub("open /home/alice/x.txt failed for bob@example.com")
     # -> 'open ~/x.txt failed for <email>'
 
-Extend with `Scrubber(extra=[(r"ACME-\\d+", "<ticket>")], callback=fn)`.
+Extend with `Scrubber(extra=[(r"ACME-\\d+", "<ticket>")], callback=fn)`: extra patterns run
+after the built-in ones, the callback last, on the already scrubbed text.
 """
 
 from __future__ import annotations
@@ -19,21 +20,30 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
 
+    Replacement = str | Callable[[re.Match[str]], str]
+
 # Order matters: credentials in URLs and tokens before emails and IPs.
 PATTERNS: list[tuple[str, str]] = [
-    (r"(?i)\b([a-z][a-z0-9+.-]*://)[^\s/:@]+:[^\s/@]+@", r"\1<credentials>@"),
+    # URL userinfo, with or without a password (greedy up to the last '@' before the host).
+    (r"(?i)\b([a-z][a-z0-9+.-]*://)[^\s/@<>\"']+:[^\s/<>\"']*@", r"\1<credentials>@"),
+    (r"(?i)\b([a-z][a-z0-9+.-]*://)[^\s/:@<>\"']+@", r"\1<credentials>@"),
     (r"\beyJ[A-Za-z0-9_-]{5,}\.eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}", "<jwt>"),
     (r"(?i)\b(bearer|token|basic)\s+[A-Za-z0-9._~+/=-]{12,}", r"\1 <token>"),
     (r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b", "<aws-key>"),
     (r"\bgh[pousr]_[A-Za-z0-9]{30,}\b", "<github-token>"),
     (r"\bgithub_pat_[A-Za-z0-9_]{30,}\b", "<github-token>"),
-    (r"\bxox[abprs]-[A-Za-z0-9-]{10,}\b", "<slack-token>"),
+    (r"\bxox[abprse]-[A-Za-z0-9-]{10,}\b", "<slack-token>"),
     (r"\b(?:sk|pk|rk)_(?:live|test)_[A-Za-z0-9]{16,}\b", "<api-key>"),
     (r"\bsk-[A-Za-z0-9_-]{20,}\b", "<api-key>"),
+    (r"\bAIza[0-9A-Za-z_-]{35}\b", "<api-key>"),
     (r"\bglpat-[A-Za-z0-9_-]{20,}\b", "<gitlab-token>"),
+    (r"\bnpm_[A-Za-z0-9]{36}\b", "<api-key>"),
+    (r"\bpypi-[A-Za-z0-9_-]{50,}\b", "<api-key>"),
+    # key=value / "key": "value" where the key names a secret.
     (
-        r"(?i)\b((?:api[_-]?key|access[_-]?token|auth[_-]?token|secret|password|passwd|pwd)"
-        r"[\"']?\s*[:=]\s*[\"']?)[^\s\"',;&]+",
+        r"(?i)\b([\w-]*(?:api[_-]?key|apikey|access[_-]?key|access[_-]?token|auth[_-]?token"
+        r"|refresh[_-]?token|client[_-]?secret|secret|password|passwd|pwd|token|credentials?)"
+        r"[\"']?\s*[:=]\s*[\"']?)[^\s\"',;&<>]+",
         r"\1<redacted>",
     ),
     (
@@ -45,19 +55,41 @@ PATTERNS: list[tuple[str, str]] = [
         r"(?<![\w.])(?:(?:25[0-5]|2[0-4]\d|1?\d?\d)\.){3}(?:25[0-5]|2[0-4]\d|1?\d?\d)(?![\w.])",
         "<ip>",
     ),
-    (r"(?i)(?<![\w:])(?:[0-9a-f]{1,4}:){7}[0-9a-f]{1,4}(?![\w:])", "<ip>"),
+    (r"(?<![\w:-])(?:[0-9A-Fa-f]{2}[:-]){5}[0-9A-Fa-f]{2}(?![\w:-])", "<mac>"),
+    # Random-looking tokens of unknown vendors: 32+ chars mixing upper, lower case and digits.
     (
-        r"(?i)(?<![\w:])(?:[0-9a-f]{1,4}:){1,6}:(?:[0-9a-f]{1,4}:){0,5}[0-9a-f]{1,4}(?![\w:])",
-        "<ip>",
+        r"(?<![\w-])(?=[\w-]*[A-Z])(?=[\w-]*[a-z])(?=[\w-]*\d)[A-Za-z0-9_-]{32,}(?![\w-])",
+        "<secret>",
     ),
-    (r"(?i)(?<![\w:])fe80::[0-9a-f:%a-z]*", "<ip>"),
 ]
-# Any other home directory still in a path: /home/<name>, /Users/<name>, C:\Users\<name>.
+# Any other home directory still in a path: /home/<name>, /Users/<name>, C:\Users\<name>
+# (also with the doubled backslashes of a repr, or forward slashes).
 HOME_PATTERNS: list[tuple[str, str]] = [
+    (r"(?i)\b[a-z]:(?:\\+|/)(?:Users|Documents and Settings)(?:\\+|/)[^\\/\s\"':]+", "~"),
     (r"(?:/home|/Users|/var/home)/[^/\s\"':]+", "~"),
-    (r"(?i)[a-z]:\\(?:Users|Documents and Settings)\\[^\\\s\"':]+", "~"),
 ]
-SITE_PACKAGES = r"[^\s\"']*[/\\](?:site|dist)-packages[/\\]"
+SITE_PACKAGES = r"[^\s\"'(]*[/\\](?:site|dist)-packages[/\\]+"
+# IPv6 candidates (hex, colons, maybe an embedded IPv4 and a zone); validated before replacing.
+IPV6_CANDIDATE = r"(?<![\w:.])[0-9A-Fa-f:]*:[0-9A-Fa-f:.]*[0-9A-Fa-f](?:%[\w.-]+)?(?![\w:])"
+# Account names that say nothing about a person: never rewritten (else "root cause" breaks).
+GENERIC_USERS = frozenset(
+    {"root", "admin", "administrator", "user", "runner", "ubuntu", "debian", "ec2-user",
+     "vagrant", "nobody", "docker", "jenkins", "gitlab-runner", "circleci", "builder", "app"}
+)  # fmt: skip
+
+
+def _ipv6(m: re.Match[str]) -> str:
+    """Replace a valid IPv6 address that carries at least two groups of bits (so `x[::2]` in a
+    source line stays as it is)."""
+    import ipaddress
+
+    text = m.group(0)
+    try:
+        ipaddress.IPv6Address(text.split("%", 1)[0])
+    except ValueError:
+        return text
+    groups = [g for g in re.split(r"[:.]", text.split("%", 1)[0]) if g]
+    return "<ip>" if len(groups) >= 2 else text
 
 
 def machine_values() -> dict[str, str]:
@@ -84,7 +116,13 @@ def machine_values() -> dict[str, str]:
 
 
 class Scrubber:
-    """A callable that removes personal data from a string."""
+    """A callable that removes personal data from a string.
+
+    Steps, in order: this machine's home directory -> `~`; `.../site-packages/` and
+    `.../dist-packages/` prefixes -> relative module paths; any other home directory -> `~`;
+    credentials, tokens, keys, emails, IP addresses -> placeholders; `extra` patterns; this
+    machine's host and user names -> `<host>`, `<user>`; then `callback`.
+    """
 
     def __init__(
         self,
@@ -95,16 +133,18 @@ class Scrubber:
         vals = machine_values() if values is None else values
         self.values = vals
         self.callback = callback
-        steps: list[tuple[re.Pattern[str], str]] = []
+        steps: list[tuple[re.Pattern[str], Replacement]] = []
         homes = sorted({v for k, v in vals.items() if k.startswith("home")}, key=len, reverse=True)
         steps += [(re.compile(re.escape(h) + r"(?=$|[/\\\s\"':])"), "~") for h in homes]
         steps.append((re.compile(SITE_PACKAGES), ""))
         steps += [(re.compile(p), r) for p, r in HOME_PATTERNS]
-        steps += [(re.compile(p, re.S), r) for p, r in (*PATTERNS, *extra)]
+        steps += [(re.compile(p, re.S), r) for p, r in PATTERNS]
+        steps.append((re.compile(IPV6_CANDIDATE), _ipv6))
+        steps += [(re.compile(p, re.S), r) for p, r in extra]
         # Names last and only when long enough to be specific ("a" must not eat every 'a').
         for key, placeholder in (("host", "<host>"), ("host_short", "<host>"), ("user", "<user>")):
             v = vals.get(key)
-            if v and len(v) >= 3:
+            if v and len(v) >= 3 and v.lower() not in GENERIC_USERS:
                 steps.append(
                     (re.compile(r"(?<![\w])" + re.escape(v) + r"(?![\w])", re.I), placeholder)
                 )
@@ -123,4 +163,18 @@ class Scrubber:
             return self(v)
         if isinstance(v, list | tuple):
             return [self(x) if isinstance(x, str) else x for x in v]
+        return v
+
+    def deep(self, v: object, keys: bool = True) -> object:
+        """Scrub every string in a JSON-like structure (dicts, lists, tuples), dict keys too
+        unless `keys` is False. Returns a new structure; non-string leaves are kept."""
+        if isinstance(v, str):
+            return self(v)
+        if isinstance(v, dict):
+            return {
+                (self(k) if keys and isinstance(k, str) else k): self.deep(x, keys)
+                for k, x in v.items()
+            }
+        if isinstance(v, list | tuple):
+            return [self.deep(x, keys) for x in v]
         return v
