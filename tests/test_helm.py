@@ -172,6 +172,9 @@ def test_every_container_is_locked_down(variant: tuple[str, Rendered]) -> None:
             # A read-only root needs the writable paths mounted.
             mounts = {m["mountPath"] for m in c["volumeMounts"]}
             assert "/tmp" in mounts, where
+            # Long-running containers need probes; the DDL Job's container runs to completion.
+            if w["kind"] == "Deployment":
+                assert c["livenessProbe"]["httpGet"] and c["readinessProbe"]["httpGet"], where
 
 
 def test_collector_probes_hit_the_health_check_extension(variant: tuple[str, Rendered]) -> None:
@@ -230,6 +233,7 @@ def test_command_and_image_follow_the_dockerfile(default: Rendered) -> None:
         ("1G", "762MiB", "762", "238"),
         ("1500M", "1144MiB", "1144", "357"),
         ("1073741824", "819MiB", "819", "256"),
+        ("1.5Gi", "1228MiB", "1228", "384"),
     ],
 )
 def test_memory_settings_derive_from_the_limit(

@@ -89,7 +89,10 @@ def render(values: Sequence[Path] = (), sets: Sequence[str] = ()) -> Rendered:
 
 def kube_versions() -> tuple[str, str]:
     """Oldest and newest Kubernetes versions kubernetes-validate bundles schemas for."""
-    from kubernetes_validate import utils
+    try:
+        from kubernetes_validate import utils
+    except ImportError as e:
+        raise ImportError(f"{e}: run `make helm-tools`") from e
 
     versions = utils.all_versions()
     return versions[0], versions[-1]
