@@ -3,16 +3,19 @@ otelcol-prodtel binary (all installed by `make pytest`)."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
+import time
+import urllib.request
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
-from tests.support.collector import BINARY
+from tests.support.collector import BINARY, Collector
 from tests.support.helm import (
     CHART,
     EXAMPLES,
@@ -366,6 +369,59 @@ def test_rendered_config_passes_collector_validate(
         cfg = yaml.safe_load(yaml.safe_dump(cfg).replace("sentry_events", "debug/sentry"))
         error = collector_validate(cfg, env, tmp_path)
     assert error == ""
+
+
+def _loopback(config: dict[str, Any]) -> str:
+    """The rendered config, listening on 127.0.0.1 test ports and writing under OUT_DIR."""
+    text = yaml.safe_dump(config)
+    for port, env in (("4317", "GRPC_PORT"), ("4318", "HTTP_PORT"), ("13133", "HEALTH_PORT")):
+        text = text.replace(f"0.0.0.0:{port}", f"127.0.0.1:${{env:{env}}}")
+    return text.replace("/var/lib/prodtel/", "${env:OUT_DIR}/")
+
+
+def _otlp_record(event: str, attributes: dict[str, str]) -> dict[str, Any]:
+    return {
+        "timeUnixNano": str(time.time_ns()),
+        "eventName": event,
+        "severityNumber": 17 if "exception.type" in attributes else 9,
+        "attributes": [{"key": k, "value": {"stringValue": v}} for k, v in attributes.items()],
+    }
+
+
+@pytest.mark.e2e
+def test_shipped_pipeline_routes_exceptions_apart_on_the_real_collector(
+    default: Rendered, tmp_path: Path
+) -> None:
+    env = {k: v for k, v in _validate_env(default).items() if k != "GOMEMLIMIT"}
+    records = [
+        _otlp_record("command", {"command": "run"}),
+        _otlp_record("exception", {"exception.type": "ValueError", "exception.message": "x"}),
+        _otlp_record("usage_report", {"vus_max": "10"}),
+    ]
+    body = {
+        "resourceLogs": [
+            {
+                "resource": {
+                    "attributes": [{"key": "service.name", "value": {"stringValue": "loadgen"}}]
+                },
+                "scopeLogs": [{"scope": {"name": "prodtel"}, "logRecords": records}],
+            }
+        ]
+    }
+    with Collector(tmp_path, config=_loopback(default.collector_config()), env=env) as col:
+        req = urllib.request.Request(
+            f"{col.endpoint}/v1/logs",
+            data=json.dumps(body).encode(),
+            headers={"Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(req, timeout=10) as resp:
+            assert resp.status == 200
+        errors = col.wait_records(1, path=tmp_path / "errors.jsonl")
+        analytics = col.wait_records(2, path=tmp_path / "analytics.jsonl")
+    assert [r["event_name"] for r in errors] == ["exception"]
+    assert errors[0]["attributes"]["exception.type"] == "ValueError"
+    assert [r["event_name"] for r in analytics] == ["command", "usage_report"]
+    assert {r["resource"]["service.name"] for r in errors + analytics} == {"loadgen"}
 
 
 def test_collector_validate_catches_a_broken_route(default: Rendered, tmp_path: Path) -> None:
