@@ -225,6 +225,9 @@ func (c *converter) convert(res *resourceInfo, scope pcommon.InstrumentationScop
 	var top *pyException
 	if res.platform == "python" && stack != "" {
 		top = parseTraceback(stack)
+		if top != nil && top.Complete && !sameType(top.Type, excType) {
+			top = nil // the text is not this exception's traceback (or not Python's)
+		}
 	}
 	switch {
 	case top != nil && top.Complete:
@@ -249,6 +252,13 @@ func (c *converter) convert(res *resourceInfo, scope pcommon.InstrumentationScop
 	}
 	ev.Exception.Values = c.values(res, top, handled)
 	return ev, unparsed
+}
+
+// sameType tells whether the printed type and exception.type name the same class; one may
+// be qualified ("pkg.Err") and the other not (logging's exc_info gives only the name).
+func sameType(printed, attr string) bool {
+	return attr == "" || printed == attr || strings.HasSuffix(printed, "."+attr) ||
+		strings.HasSuffix(attr, "."+printed)
 }
 
 // reconcileTop fills the raised exception's module from exception.type when the traceback

@@ -12,7 +12,7 @@ var (
 	// Home directories, wherever they appear in a path or message: /home/<user>, /Users/<user>,
 	// /root, C:\Users\<user> (also with doubled backslashes, as repr() prints them, or slashes).
 	// The first group keeps the character before the path.
-	homeRE = regexp.MustCompile(`(^|[\s'"(\[=:,;])(?:/home/[^/\s'"]+|/Users/[^/\s'"]+|/root|[A-Za-z]:(?:\\\\|\\|/)Users(?:\\\\|\\|/)[^\\/\s'"]+)((?:\\\\|[\\/\s'")\],;:])|$)`)
+	homeRE = regexp.MustCompile(`(^|[\s'"(\[=:,;])(?:/home/[^/\s'",;:)\]]+|/Users/[^/\s'",;:)\]]+|/root|[A-Za-z]:(?:\\\\|\\|/)Users(?:\\\\|\\|/)[^\\/\s'",;:)\]]+)((?:\\\\|[\\/\s'")\],;:])|$)`)
 	// CPython's standard library: .../lib/python3.11/..., ...\Python311\Lib\..., python311.zip.
 	stdlibRE = regexp.MustCompile(`(?i)(?:[\\/]lib[\\/]python\d+(?:\.\d+)?t?[\\/]|[\\/]python\d+[^\\/]*[\\/]lib[\\/]|python\d+\.zip[\\/])`)
 	thirdRE  = regexp.MustCompile(`[\\/](?:site|dist)-packages[\\/]`)
