@@ -1,0 +1,246 @@
+"""Load the collector's full generated pipeline and report what it accepts, refuses and costs.
+
+    .venv/bin/python bench/collector_load.py                 # 3 clients, 20 s
+    .venv/bin/python bench/collector_load.py --clients 6 --seconds 30 --batch 4096
+
+The collector runs the loadgen config (collector-config/loadgen.yaml as generated) with a fixed
+memory budget: GOMEMLIMIT plus memory_limiter limits. Client processes post pre-encoded, gzipped
+OTLP/HTTP batches (the SDK's wire format: prodtel.encode) as fast as the collector answers, over
+keep-alive connections. Each batch mixes catalog events, an exception, an unknown event and
+undeclared attributes, so every processor works. Printed every second: accepted events/s,
+refusals (429/503, the memory limiter pushing back), the collector's RSS and peak RSS (VmHWM).
+At the end, the records the exporters wrote are counted, to show accepted == delivered.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import http.client
+import multiprocessing as mp
+import os
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "examples/loadgen"))
+
+from tests.support.collector import Collector  # noqa: E402
+from tests.support.net import free_port  # noqa: E402
+
+from prodtel.collector import generate  # noqa: E402
+from prodtel.encode import Encoder  # noqa: E402
+
+# Per-client counters in shared memory: accepted events, requests, 429s, 503s, other failures.
+ACCEPTED, REQUESTS, R429, R503, OTHER = range(5)
+BODIES_PER_CLIENT = 8
+
+
+def batch(n: int) -> list[tuple[int, int, str, dict[str, object], dict[str, object]]]:
+    """n records: mostly usage, 1% exceptions, 1% unknown events, some undeclared attributes."""
+    now = time.time_ns()
+    recs: list[tuple[int, int, str, dict[str, object], dict[str, object]]] = []
+    for i in range(n):
+        uid = uuid.uuid4().hex
+        ctx: dict[str, object] = {"is_ci": i % 2 == 0}
+        if i % 100 == 0:
+            attrs: dict[str, object] = {
+                "exception.type": "ValueError",
+                "exception.message": f"bad value {i} from bob@example.com",
+                "exception.stacktrace": 'Traceback (most recent call last):\n  File "x.py", '
+                "line 1, in <module>\nValueError: bad\n" * 20,
+                "exception.handled": True,
+            }
+            recs.append((now + i, 17, "exception", {**attrs, "log.record.uid": uid}, ctx))
+        elif i % 100 == 1:
+            recs.append((now + i, 9, "not_in_catalog", {"log.record.uid": uid}, ctx))
+        elif i % 3 == 0:
+            attrs = {"command": "run", "duration_ms": 12.5, "outcome": "ok", "debug": "x" * 40}
+            recs.append((now + i, 9, "command", {**attrs, "log.record.uid": uid}, ctx))
+        else:
+            attrs = {
+                "vus_max": 10,
+                "iterations": i,
+                "duration": 30.0,
+                "st_duration": 30.0,
+                "executor": "constant-vus",
+            }
+            recs.append((now + i, 9, "usage_report", {**attrs, "log.record.uid": uid}, ctx))
+    return recs
+
+
+def expected_delivered(n: int) -> int:
+    return n - sum(1 for i in range(n) if i % 100 == 1)
+
+
+def client(port: int, size: int, deadline: float, counters: object) -> None:
+    resource = {
+        "service.name": "loadgen",
+        "service.version": "0.3.0",
+        "os.type": "linux",
+        "os.version": "6.1.0",
+        "host.arch": "amd64",
+        "process.runtime.name": "cpython",
+        "process.runtime.version": "3.11.7",
+        "app.installation.id": str(uuid.uuid4()),
+        "session.id": str(uuid.uuid4()),
+        "telemetry.sdk.name": "prodtel",
+        "telemetry.sdk.language": "python",
+        "telemetry.sdk.version": "0.1.0",
+        "host.name": "dropped-by-the-collector",
+    }
+    enc = Encoder(resource)
+    bodies = [gzip.compress(enc.encode(batch(size)), 1) for _ in range(BODIES_PER_CLIENT)]
+    c: list[int] = counters  # type: ignore[assignment]
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    headers = {"Content-Type": "application/x-protobuf", "Content-Encoding": "gzip"}
+    i = 0
+    while time.monotonic() < deadline:
+        try:
+            conn.request("POST", "/v1/logs", bodies[i % BODIES_PER_CLIENT], headers)
+            resp = conn.getresponse()
+            resp.read()
+        except (OSError, http.client.HTTPException):
+            c[OTHER] += 1
+            conn.close()
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+            time.sleep(0.05)
+            continue
+        i += 1
+        c[REQUESTS] += 1
+        if resp.status == 200:
+            c[ACCEPTED] += size
+        elif resp.status == 429:
+            c[R429] += 1
+        elif resp.status == 503:
+            c[R503] += 1
+        else:
+            c[OTHER] += 1
+        if resp.status != 200:
+            time.sleep(0.05)  # back off a little, as a client should
+    conn.close()
+
+
+def proc_status(pid: int) -> dict[str, int]:
+    """VmRSS and VmHWM in MiB."""
+    out: dict[str, int] = {}
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            key, _, rest = line.partition(":")
+            if key in ("VmRSS", "VmHWM"):
+                out[key] = int(rest.split()[0]) // 1024
+    except OSError:
+        pass
+    return out
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def count_records(data: Path, stem: str) -> int:
+    """Log records the file exporter wrote to <stem>.jsonl and its rotated backups."""
+    return sum(p.read_bytes().count(b'"eventName"') for p in data.glob(f"{stem}*.jsonl"))
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    ap.add_argument("--clients", type=int, default=3)
+    ap.add_argument("--seconds", type=float, default=20.0)
+    ap.add_argument("--batch", type=int, default=512, help="records per request")
+    ap.add_argument("--memory-mib", type=int, default=512, help="the collector's memory budget")
+    args = ap.parse_args()
+
+    from telemetry_catalog import CATALOG
+
+    budget = args.memory_mib
+    with tempfile.TemporaryDirectory(prefix="prodtel-collector-load-") as tmp:
+        work = Path(tmp)
+        data = work / "data"
+        col = Collector(work / "collector", config=generate(CATALOG))
+        col.env.update(
+            {
+                "PRODTEL_OTLP_HTTP_ENDPOINT": f"127.0.0.1:{col.http_port}",
+                "PRODTEL_OTLP_GRPC_ENDPOINT": f"127.0.0.1:{col.grpc_port}",
+                "PRODTEL_HEALTH_ENDPOINT": f"127.0.0.1:{col.health_port}",
+                "PRODTEL_METRICS_PORT": str(free_port()),
+                "PRODTEL_DATA_DIR": str(data),
+                # The chart's defaults: GOMEMLIMIT 80%, memory_limiter at 80% with a 20% spike.
+                "GOMEMLIMIT": f"{budget * 80 // 100}MiB",
+                "PRODTEL_MEMORY_LIMIT_MIB": str(budget * 80 // 100),
+                "PRODTEL_MEMORY_SPIKE_MIB": str(budget * 20 // 100),
+            }
+        )
+        print(
+            f"collector: full loadgen pipeline, budget {budget} MiB "
+            f"(GOMEMLIMIT={col.env['GOMEMLIMIT']}, memory_limiter "
+            f"{col.env['PRODTEL_MEMORY_LIMIT_MIB']}/{col.env['PRODTEL_MEMORY_SPIKE_MIB']} MiB); "
+            f"{args.clients} clients x {args.batch} records/request, {args.seconds:.0f} s",
+            flush=True,
+        )
+        with col:
+            assert col.proc is not None
+            pid = col.proc.pid
+            ctx = mp.get_context("fork")
+            counters = [ctx.RawArray("q", 5) for _ in range(args.clients)]
+            start = time.monotonic() + 2.0  # clients encode their batches first
+            deadline = start + args.seconds
+            procs = [
+                ctx.Process(target=client, args=(col.http_port, args.batch, deadline, c))
+                for c in counters
+            ]
+            for p in procs:
+                p.start()
+            time.sleep(max(0.0, start - time.monotonic()))
+            t0 = time.monotonic()
+            cpu0 = cpu_seconds(pid)
+            last = 0
+            peak_rate = 0.0
+            while any(p.is_alive() for p in procs):
+                time.sleep(1.0)
+                tot = [sum(c[k] for c in counters) for k in range(5)]
+                rate = tot[ACCEPTED] - last
+                last = tot[ACCEPTED]
+                peak_rate = max(peak_rate, rate)
+                st = proc_status(pid)
+                print(
+                    f"[{time.monotonic() - t0:5.1f}s] {rate:8,d} events/s  "
+                    f"accepted {tot[ACCEPTED]:>10,d}  429 {tot[R429]}  503 {tot[R503]}  "
+                    f"other {tot[OTHER]}  rss {st.get('VmRSS', 0)} MiB  "
+                    f"peak {st.get('VmHWM', 0)} MiB",
+                    flush=True,
+                )
+            for p in procs:
+                p.join()
+            elapsed = time.monotonic() - t0
+            time.sleep(2.5)  # batch timeout and file flush interval
+            hwm = proc_status(pid).get("VmHWM", 0)
+            cpu = cpu_seconds(pid) - cpu0
+        tot = [sum(c[k] for c in counters) for k in range(5)]
+        delivered = count_records(data, "analytics") + count_records(data, "errors")
+        expected = tot[ACCEPTED] // args.batch * expected_delivered(args.batch)
+        print()
+        print(f"accepted  {tot[ACCEPTED]:,d} events in {elapsed:.1f} s")
+        mean = tot[ACCEPTED] / elapsed
+        print(f"          {mean:,.0f} events/s mean, best second {peak_rate:,.0f}")
+        print(f"requests  {tot[REQUESTS]:,d}; refused 429: {tot[R429]}, 503: {tot[R503]}")
+        print(f"failures  {tot[OTHER]} (connection errors and other statuses)")
+        per_event = cpu / max(tot[ACCEPTED], 1) * 1e6
+        print(f"CPU       {cpu:.1f} s of collector CPU, {per_event:.1f} µs per event")
+        print(f"peak RSS  {hwm} MiB (VmHWM; budget {budget} MiB)")
+        print(f"written   {delivered:,d} records (expected {expected:,d}: accepted minus unknown)")
+        ok = delivered == expected and tot[OTHER] == 0
+        return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
