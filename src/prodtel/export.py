@@ -1,37 +1,42 @@
-"""Sinks, and the background worker that drains `track()`'s queue, runs the processors and
-hands the records to a sink. The host app never waits on the network: exit waits at most
-`exit_timeout`.
+"""The background worker and the sinks behind it.
 
-A sink has `write(records)` (take processed records) and `send(deadline)` (deliver what it
-holds; True when nothing is left).
+`track()` appends to the worker's queue. The worker drains it through the processors (gate,
+scrub, stamp) into a sink. The outbox sink encodes a whole drain into one durable SQLite row,
+then a sender posts the oldest rows over OTLP/HTTP. The host app never waits on the network:
+at exit what is queued is written to the outbox, one send is tried within the exit budget,
+and anything left is handed to a detached uploader process (or the next run).
+
+A sink has `write(records)` and `send(deadline)` (True when nothing is left to send).
 """
 
 from __future__ import annotations
 
+import os
 import sys
 import threading
 import time
 from collections import deque
 
 from prodtel import pipeline
-from prodtel.record import NAME, merged
+from prodtel.record import NAME, TIME, merged
+from prodtel.transport import OK, RETRY
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    import http.client
-    from typing import Protocol
+    from typing import Any, Protocol
 
     from prodtel.encode import Encoder
+    from prodtel.outbox import Batch, Outbox
     from prodtel.record import Record
+    from prodtel.transport import HttpTransport
 
     class Sink(Protocol):
         def write(self, records: list[Record]) -> None: ...
         def send(self, deadline: float | None) -> bool: ...
 
 
-OK, RETRY, DROP = 0, 1, 2
-MAX_BATCH = 4096
-MAX_PENDING = 100_000
+MAX_BATCH = 4096  # records per stored request
+MAX_POST = 16384  # records per POST (stored requests concatenate)
 override: Sink | None = None  # set by prodtel.testing.capture(): replaces every sink
 
 
@@ -39,118 +44,121 @@ def _count(stats: dict[str, int], key: str, n: int = 1) -> None:
     stats[key] = stats.get(key, 0) + n
 
 
-class HttpSink:
-    """OTLP/HTTP protobuf with gzip, in batches. 2xx is delivered; 429, 5xx and network errors
-    retry with backoff (honouring Retry-After); any other 4xx is poison: dropped and counted,
-    never retried."""
+class OutboxSink:
+    """Encode into the outbox; send its oldest rows with backoff."""
 
     def __init__(
-        self, url: str, encoder: Encoder, stats: dict[str, int], state_dir: str | None = None
+        self,
+        encoder: Encoder,
+        outbox: Outbox,
+        transport: HttpTransport,
+        stats: dict[str, int],
+        state_dir: str | None = None,
     ) -> None:
-        from urllib.parse import urlsplit
-
-        u = urlsplit(url)
-        self.https = u.scheme == "https"
-        self.host = u.hostname or "127.0.0.1"
-        self.port = u.port or (443 if self.https else 80)
-        self.path = (u.path or "/v1/logs") + (f"?{u.query}" if u.query else "")
         self.encoder = encoder
+        self.outbox = outbox
+        self.transport = transport
         self.stats = stats
-        self.pending: deque[bytes] = deque()
-        self.records: deque[Record] = deque()  # the same records, for the sent log
         self.state_dir = state_dir
-        self.conn: http.client.HTTPConnection | None = None
-        self.last_error: str | None = None
         self.backoff_until = 0.0
         self.failures = 0
+        self.send_lock = threading.Lock()
+        self.unsent: dict[str, int] = {}  # counter deltas not yet persisted
+        self.next_log = 0.0
+        self.recent: dict[int, list[Record]] = {}
 
     def write(self, records: list[Record]) -> None:
-        enc = self.encoder.log_record
-        self.pending.extend(enc(r) for r in records)
-        self.records.extend(records)
-        over = len(self.pending) - MAX_PENDING
-        if over > 0:  # oldest first, counted
-            for _ in range(over):
-                self.pending.popleft()
-                self.records.popleft()
-            _count(self.stats, "dropped_overflow", over)
+        import gzip
+
+        rows, chunks = [], []
+        for i in range(0, len(records), MAX_BATCH):
+            chunk = records[i : i + MAX_BATCH]
+            body = gzip.compress(self.encoder.encode(chunk), compresslevel=1)
+            rows.append((body, len(chunk), chunk[0][TIME], chunk[-1][TIME]))
+            chunks.append(chunk)
+        deltas, self.unsent = self.unsent, {}
+        try:
+            ids, dropped = self.outbox.put(rows, deltas)
+        except Exception as e:  # a broken state dir must never break the app
+            self.unsent = deltas
+            _count(self.stats, "dropped_outbox_error", len(records))
+            self.transport.last_error = f"outbox: {e}"
+            return
+        for k, v in dropped.items():
+            _count(self.stats, k, v)
+        if self.state_dir:  # the newest records of each row, for the sent log
+            from prodtel.sentlog import KEEP_PER_BATCH
+
+            for row_id, chunk in zip(ids, chunks, strict=True):
+                self.recent[row_id] = chunk[-KEEP_PER_BATCH:]
+            while len(self.recent) > 64:
+                del self.recent[next(iter(self.recent))]
 
     def send(self, deadline: float | None) -> bool:
-        while self.pending:
+        with self.send_lock:
+            try:
+                return self._send(deadline)
+            except Exception as e:
+                self.transport.last_error = f"outbox: {e}"
+                _count(self.stats, "internal_errors")
+                return False
+
+    def _send(self, deadline: float | None) -> bool:
+        while True:
             now = time.monotonic()
             if deadline is None and now < self.backoff_until:
                 return False
             timeout = 10.0 if deadline is None else deadline - now
             if timeout <= 0:
                 return False
-            n = min(len(self.pending), MAX_BATCH)
-            body = self.encoder.request(self.pending[i] for i in range(n))
-            result, after = self.post(body, timeout)
+            batches = self.outbox.lease(MAX_POST)
+            if not batches:
+                return True
+            body = b"".join(b.body for b in batches)  # gzip members concatenate
+            result, after = self.transport.post(body, timeout, compressed=True)
+            n = sum(b.count for b in batches)
             if result == RETRY:
                 self.failures += 1
-                self.backoff_until = time.monotonic() + (
-                    after or min(2.0 ** (self.failures - 1), 60.0)
-                )
+                delay = after or min(2.0 ** (self.failures - 1), 60.0)
+                self.backoff_until = time.monotonic() + delay
+                # at exit, leave them to the uploader at once; else to our own retry
+                self.outbox.release(batches, time.time() + (0 if deadline else delay))
                 _count(self.stats, "export_retries")
                 return False
-            sent = [self.records.popleft() for _ in range(n)]
-            for _ in range(n):
-                self.pending.popleft()
             self.failures = 0
+            self.outbox.done(batches, "sent" if result == OK else "dropped_rejected")
             _count(self.stats, "sent" if result == OK else "dropped_rejected", n)
             if result == OK and self.state_dir:
-                from prodtel import sentlog
+                self._log_sent(batches, foreign_ok=deadline is None)
 
-                sentlog.append(self.state_dir, sent)
-        return True
+    def _log_sent(self, batches: list[Batch], foreign_ok: bool) -> None:
+        """The sent log (`telemetry show`) gets the newest records of what was just sent.
+        Rows this process wrote are logged from memory; rows other runs left are decoded,
+        which imports protobuf, so only off the exit path and at most once a second."""
+        from prodtel import sentlog
 
-    def post(self, body: bytes, timeout: float) -> tuple[int, float]:
-        import gzip
-        import http.client
+        assert self.state_dir
+        mine = [self.recent.pop(b.id) for b in batches if b.id in self.recent]
+        if mine:
+            sentlog.append(self.state_dir, [r for chunk in mine for r in chunk])
+        elif foreign_ok and time.monotonic() > self.next_log:
+            self.next_log = time.monotonic() + 1.0
+            sentlog.append_request(self.state_dir, batches[-1].body)
 
-        data = gzip.compress(body, compresslevel=1)
-        try:
-            conn = self._connect(timeout)
-            conn.request(
-                "POST",
-                self.path,
-                data,
-                {
-                    "Content-Type": "application/x-protobuf",
-                    "Content-Encoding": "gzip",
-                    "User-Agent": "prodtel-python",
-                },
-            )
-            resp = conn.getresponse()
-            resp.read()
-        except (OSError, http.client.HTTPException) as e:
-            self.close()
-            self.last_error = f"{type(e).__name__}: {e}"
-            return RETRY, 0.0
-        if 200 <= resp.status < 300:
-            self.last_error = None
-            return OK, 0.0
-        self.last_error = f"HTTP {resp.status}"
-        if resp.status == 429 or resp.status >= 500:
-            return RETRY, _retry_after(resp.getheader("Retry-After"))
-        return DROP, 0.0
+    def pending(self) -> int:
+        return self.outbox.pending()
 
-    def _connect(self, timeout: float) -> http.client.HTTPConnection:
-        import http.client
+    def purge(self) -> int:
+        return self.outbox.purge()
 
-        conn = self.conn
-        if conn is None:
-            cls = http.client.HTTPSConnection if self.https else http.client.HTTPConnection
-            conn = self.conn = cls(self.host, self.port, timeout=timeout)
-        conn.timeout = timeout
-        if conn.sock is not None:
-            conn.sock.settimeout(timeout)
-        return conn
+    def after_fork(self) -> None:
+        self.outbox.forget()
+        self.transport.forget()
+        self.send_lock = threading.Lock()
 
     def close(self) -> None:
-        conn, self.conn = self.conn, None
-        if conn is not None:
-            conn.close()
+        self.transport.close()
+        self.outbox.close()
 
 
 class DebugSink:
@@ -186,13 +194,6 @@ class NoEndpoint:
         return True
 
 
-def _retry_after(value: str | None) -> float:
-    try:
-        return min(max(float(value or 0), 0.0), 300.0)
-    except ValueError:
-        return 0.0
-
-
 class Worker:
     """Owns the queue `track()` appends to, and the thread that empties it."""
 
@@ -202,69 +203,98 @@ class Worker:
         sink: Sink,
         stats: dict[str, int],
         interval: float = 1.0,
+        uploader: Any = None,
     ) -> None:
         self.queue: deque[Record] = deque()
         self.processors = processors
         self.sink = sink
         self.stats = stats
         self.interval = interval
+        self.uploader = uploader  # called with no args at exit when records remain unsent
         self.wake = threading.Event()
         self.idle = threading.Event()
         self.deadline: float | None = None
         self.lock = threading.Lock()
         self.last_error: str | None = None
         self.thread: threading.Thread | None = None
+        self.pid = os.getpid()
+        os.register_at_fork(after_in_child=self._after_fork)
 
     def start(self) -> None:
         if self.thread is None or not self.thread.is_alive():
             self.thread = threading.Thread(target=self._loop, name="prodtel-export", daemon=True)
             self.thread.start()
 
+    def _after_fork(self) -> None:
+        """In a forked child: the parent's thread is gone and its locks may be held. Start
+        clean; the parent still owns (and sends) what was queued before the fork."""
+        if self.deadline is not None:
+            return
+        self.queue = deque()
+        self.lock = threading.Lock()
+        self.wake = threading.Event()
+        self.idle = threading.Event()
+        self.pid = os.getpid()
+        after = getattr(self.sink, "after_fork", None)
+        if after is not None:
+            after()
+        self.thread = None
+        self.start()
+
     def _loop(self) -> None:
         while True:
             self.wake.wait(self.interval)
             self.wake.clear()
             try:
-                self.cycle()
+                self.drain()
+                if self.sink.send(None) and not self.queue:
+                    self.idle.set()
             except Exception as e:  # never let telemetry kill the thread
                 _count(self.stats, "internal_errors")
                 self.last_error = repr(e)
             if self.deadline is not None:
                 return
 
-    def cycle(self) -> None:
-        """Drain the queue through the processors into the sink, then let the sink send."""
+    def drain(self) -> None:
+        """Queue -> processors -> sink. CPU only, no network; `track()` calls it itself when
+        the queue is full, so a burst slows the caller instead of losing events."""
         with self.lock:
             q = self.queue
-            batch = [q.popleft() for _ in range(len(q))]
+            batch = [q.popleft() for _ in range(min(len(q), MAX_BATCH * 4))]
             if batch:
                 records = pipeline.run(self.processors, batch)
                 if records:
                     self.sink.write(records)
-            if self.sink.send(self.deadline) and not self.queue:
-                self.idle.set()
 
     def flush(self, timeout: float) -> bool:
-        """Ask the thread to export now; wait up to `timeout` for everything to leave."""
+        """Export now; wait up to `timeout` for everything queued to leave."""
+        deadline = time.monotonic() + timeout
         self.idle.clear()
-        backoff = getattr(self.sink, "backoff_until", None)
-        if backoff is not None:
-            self.sink.backoff_until = 0.0  # type: ignore[attr-defined]
+        if hasattr(self.sink, "backoff_until"):
+            self.sink.backoff_until = 0.0
         self.wake.set()
-        return self.idle.wait(timeout)
+        while not self.idle.wait(max(0.0, deadline - time.monotonic())):
+            return False
+        return True
 
     def shutdown(self, timeout: float) -> None:
-        """Last export attempt within `timeout` seconds; never waits longer."""
+        """At exit: everything queued goes to the outbox, one send is tried within `timeout`,
+        and what is left goes to the detached uploader. Never waits longer."""
         self.deadline = time.monotonic() + timeout
         self.wake.set()
         t = self.thread
-        if t is not None and t.is_alive():
+        if t is not None and t.is_alive() and self.pid == os.getpid():
             t.join(timeout)
-        else:
-            self.cycle()
-        left = len(self.queue) + len(getattr(self.sink, "pending", ()))
-        if left:
-            _count(self.stats, "unsent_at_exit", left)
+        if t is None or not t.is_alive():
+            self.drain()
+            done = self.sink.send(self.deadline)
+        else:  # the thread is stuck on the network: persist what is queued ourselves
+            if self.lock.acquire(timeout=0.005):
+                self.lock.release()
+                self.drain()
+            done = False
+        if not done and self.uploader is not None:
+            self.uploader()
         close = getattr(self.sink, "close", None)
         if close is not None and not (t is not None and t.is_alive()):
             close()

@@ -25,20 +25,47 @@ def path(state_dir: str) -> str:
 
 
 def append(state_dir: str, records: list[Record]) -> None:
-    lines = "".join(
-        json.dumps(
-            {"time": _iso(r[TIME]), "event": r[NAME], "attributes": merged(r)},
-            sort_keys=True,
-            default=str,
-        )
-        + "\n"
+    """Append records that were just sent."""
+    lines = [
+        {"time": _iso(r[TIME]), "event": r[NAME], "attributes": merged(r)}
         for r in records[-KEEP_PER_BATCH:]
+    ]
+    _write(state_dir, lines)
+
+
+def append_request(state_dir: str, gzip_body: bytes) -> None:
+    """Append the newest records of a sent request that another run stored (decoded)."""
+    import gzip
+
+    from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import (
+        ExportLogsServiceRequest,
     )
+
+    try:
+        req = ExportLogsServiceRequest.FromString(gzip.decompress(gzip_body))
+    except Exception:
+        return
+    lines = []
+    for rl in req.resource_logs:
+        for sl in rl.scope_logs:
+            for rec in list(sl.log_records)[-KEEP_PER_BATCH:]:
+                attrs = {
+                    kv.key: getattr(kv.value, kv.value.WhichOneof("value") or "string_value")
+                    for kv in rec.attributes
+                }
+                lines.append(
+                    {"time": _iso(rec.time_unix_nano), "event": rec.event_name, "attributes": attrs}
+                )
+    _write(state_dir, lines)
+
+
+def _write(state_dir: str, entries: list[dict[str, Any]]) -> None:
+    text = "".join(json.dumps(x, sort_keys=True, default=str) + "\n" for x in entries)
     p = path(state_dir)
     try:
         os.makedirs(state_dir, exist_ok=True)
         with open(p, "a", encoding="utf-8") as f:
-            f.write(lines)
+            f.write(text)
             size = f.tell()
         if size > MAX_BYTES:
             with open(p, encoding="utf-8") as f:
@@ -68,6 +95,5 @@ def read(state_dir: str, n: int = 20) -> list[dict[str, Any]]:
 
 
 def _iso(ns: int) -> str:
-    return (
-        time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ns / 1e9)) + f".{ns % 10**9 // 10**6:03d}Z"
-    )
+    ms = ns % 10**9 // 10**6
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ns / 1e9)) + f".{ms:03d}Z"

@@ -79,8 +79,7 @@ class Telemetry:
             return
         q = w.queue
         if len(q) >= self.max_queue:
-            self.drops["queue_full"] = self.drops.get("queue_full", 0) + 1
-            return
+            w.drain()  # a burst: the caller encodes into the outbox itself; nothing is lost
         q.append((self.clock(), severity, name, clean, self.context))
         if len(q) >= WAKE_AT:
             w.wake.set()
@@ -107,14 +106,24 @@ class Telemetry:
             s.app, s.version, iid, identity.session_id(), s.environment
         )
         sink: export.Sink
+        uploader = None
         if export.override is not None:
             sink = export.override
         elif s.debug:
             sink = export.DebugSink(self.resource)
         elif s.logs_url:
+            from prodtel import upload
             from prodtel.encode import Encoder
+            from prodtel.outbox import Outbox
+            from prodtel.transport import HttpTransport
 
-            sink = export.HttpSink(s.logs_url, Encoder(self.resource), self.stats, self.state_dir)
+            state, url = self.state_dir, s.logs_url
+            sink = export.OutboxSink(
+                Encoder(self.resource), Outbox(state), HttpTransport(url), self.stats, state
+            )
+            uploader = (
+                None if os.environ.get("PRODTEL_UPLOADER") else (lambda: upload.spawn(state, url))
+            )
         else:
             sink = export.NoEndpoint(self.stats)
         processors: list[pipeline.Processor] = [
@@ -122,7 +131,7 @@ class Telemetry:
             pipeline.Scrub(self.scrubber),
             pipeline.Stamp(),
         ]
-        self.worker = export.Worker(processors, sink, self.stats)
+        self.worker = export.Worker(processors, sink, self.stats, uploader=uploader)
         self.worker.start()
 
     # -- consent transitions (the `telemetry enable|disable|reset-id` commands, or an app's UI) --
@@ -156,7 +165,9 @@ class Telemetry:
             if self.settings.on_disable == "purge":
                 with w.lock:
                     w.queue.clear()
-                    getattr(w.sink, "pending", []).clear()
+                purge = getattr(w.sink, "purge", None)
+                if purge is not None:
+                    self.drops["purged"] = self.drops.get("purged", 0) + purge()
             if self.settings.disable_event:
                 w.queue.append(
                     (now, levels.LIFECYCLE_SEVERITY, DISABLED, {"source": source}, self.context)

@@ -91,15 +91,31 @@ def show(t: Telemetry, n: int = 20) -> list[dict[str, Any]]:
     return sentlog.read(t.state_dir, n)
 
 
-def pending(t: Telemetry) -> list[dict[str, Any]]:
-    """Recorded and not yet sent, in this process."""
+def pending(t: Telemetry, limit: int = 20) -> list[dict[str, Any]]:
+    """Recorded and not sent yet: the outbox (all processes of this app) and this process."""
+    import gzip
+
+    from prodtel.encode import decode
+    from prodtel.outbox import Outbox
     from prodtel.record import NAME, merged
 
-    w = t.worker
-    if w is None:
-        return []
-    queued = list(w.queue) + list(getattr(w.sink, "records", ()))
-    return [{"event": r[NAME], "attributes": merged(r)} for r in queued]
+    out: list[dict[str, Any]] = []
+    for body in Outbox(t.state_dir).peek(limit):
+        for rl in decode(gzip.decompress(body)):
+            for sl in rl.get("scopeLogs", []):
+                for rec in sl.get("logRecords", []):
+                    out.append(
+                        {
+                            "event": rec.get("eventName", ""),
+                            "attributes": {
+                                kv["key"]: next(iter(kv.get("value", {}).values()), None)
+                                for kv in rec.get("attributes", [])
+                            },
+                        }
+                    )
+    if t.worker is not None:
+        out += [{"event": r[NAME], "attributes": merged(r)} for r in t.worker.queue]
+    return out
 
 
 def reset_id(t: Telemetry) -> dict[str, Any]:

@@ -1,0 +1,78 @@
+"""The detached uploader: sends what a process left in the outbox after it exited.
+
+A process that could not deliver within its exit budget starts `python -m prodtel.upload
+<state_dir> <url>` in a new session and leaves; the uploader retries with normal timeouts for
+up to a minute. One uploader per state dir (a lock file); the next run of the app sends
+anything still left.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+
+LOCK = "upload.lock"
+BUDGET_S = 60.0
+
+
+def spawn(state_dir: str, url: str) -> bool:
+    """Start the uploader unless one is running; never blocks. True if started."""
+    if _locked(state_dir):
+        return False
+    try:
+        subprocess.Popen(
+            [sys.executable, "-m", "prodtel.upload", state_dir, url],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+            close_fds=True,
+            env={**os.environ, "PRODTEL_UPLOADER": "1"},
+        )
+    except OSError:
+        return False
+    return True
+
+
+def _locked(state_dir: str) -> bool:
+    import fcntl
+
+    try:
+        with open(os.path.join(state_dir, LOCK), "a") as f:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(f, fcntl.LOCK_UN)
+    except BlockingIOError:
+        return True
+    except OSError:
+        return False
+    return False
+
+
+def run(state_dir: str, url: str, budget_s: float = BUDGET_S) -> int:
+    import fcntl
+
+    from prodtel.outbox import Outbox
+    from prodtel.transport import HttpTransport
+
+    os.makedirs(state_dir, exist_ok=True)
+    with open(os.path.join(state_dir, LOCK), "a") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return 0  # another uploader has it
+        from prodtel.export import OutboxSink
+
+        stats: dict[str, int] = {}
+        sink = OutboxSink(None, Outbox(state_dir), HttpTransport(url), stats, state_dir)  # type: ignore[arg-type]
+        end = time.monotonic() + budget_s
+        while time.monotonic() < end:
+            if sink.send(min(end, time.monotonic() + 10.0)):
+                return 0
+            time.sleep(min(max(sink.backoff_until - time.monotonic(), 0.2), 10.0))
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(run(sys.argv[1], sys.argv[2]))
