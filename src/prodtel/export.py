@@ -63,7 +63,8 @@ class OutboxSink:
         self.backoff_until = 0.0
         self.failures = 0
         self.send_lock = threading.Lock()
-        self.unsent: dict[str, int] = {}  # counter deltas not yet persisted
+        self.drops: dict[str, int] = {}  # the app's validation/consent drops, to persist
+        self.persisted: dict[str, int] = {}
         self.next_log = 0.0
         self.recent: dict[int, list[Record]] = {}
 
@@ -76,11 +77,11 @@ class OutboxSink:
             body = gzip.compress(self.encoder.encode(chunk), compresslevel=1)
             rows.append((body, len(chunk), chunk[0][TIME], chunk[-1][TIME]))
             chunks.append(chunk)
-        deltas, self.unsent = self.unsent, {}
+        deltas = self._drop_deltas()
         try:
             ids, dropped = self.outbox.put(rows, deltas)
         except Exception as e:  # a broken state dir must never break the app
-            self.unsent = deltas
+            self.persisted = {k: v - deltas.get(k, 0) for k, v in self.persisted.items()}
             _count(self.stats, "dropped_outbox_error", len(records))
             self.transport.last_error = f"outbox: {e}"
             return
@@ -93,6 +94,20 @@ class OutboxSink:
                 self.recent[row_id] = chunk[-KEEP_PER_BATCH:]
             while len(self.recent) > 64:
                 del self.recent[next(iter(self.recent))]
+
+    def _drop_deltas(self) -> dict[str, int]:
+        deltas = {k: v - self.persisted.get(k, 0) for k, v in self.drops.items()}
+        self.persisted = dict(self.drops)
+        return {k: v for k, v in deltas.items() if v}
+
+    def persist_counters(self) -> None:
+        """Store drop counts that no write carried yet, so `status` in any run sees them."""
+        deltas = self._drop_deltas()
+        if deltas:
+            try:
+                self.outbox.put([], deltas)
+            except Exception:
+                pass
 
     def send(self, deadline: float | None) -> bool:
         with self.send_lock:
@@ -287,6 +302,9 @@ class Worker:
             t.join(timeout)
         if t is None or not t.is_alive():
             self.drain()
+            persist = getattr(self.sink, "persist_counters", None)
+            if persist is not None:
+                persist()
             done = self.sink.send(self.deadline)
         else:  # the thread is stuck on the network: persist what is queued ourselves
             if self.lock.acquire(timeout=0.005):

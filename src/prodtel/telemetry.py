@@ -118,9 +118,11 @@ class Telemetry:
             from prodtel.transport import HttpTransport
 
             state, url = self.state_dir, s.logs_url
-            sink = export.OutboxSink(
+            box = export.OutboxSink(
                 Encoder(self.resource), Outbox(state), HttpTransport(url), self.stats, state
             )
+            box.drops = self.drops  # persisted, so `status` in any later run reports them
+            sink = box
             uploader = (
                 None if os.environ.get("PRODTEL_UPLOADER") else (lambda: upload.spawn(state, url))
             )

@@ -30,10 +30,22 @@ def status(t: Telemetry, explain: bool = False) -> dict[str, Any]:
         + ([st.problem] if st.problem and st.problem not in d.problems else []),
         "drops": dict(t.drops),
         "stats": dict(t.stats),
+        "outbox": _outbox(t),
     }
     if explain:
         data["sources"] = [s.as_dict() for s in d.sources]
     return data
+
+
+def _outbox(t: Telemetry) -> dict[str, Any]:
+    """Pending records and the counters every run of this app has persisted."""
+    from prodtel.outbox import Outbox
+
+    try:
+        box = Outbox(t.state_dir)
+        return {"path": box.path, "pending": box.pending(), "counters": box.counters()}
+    except Exception as e:  # status must work even when the state dir is broken
+        return {"problem": str(e)}
 
 
 def render_status(data: dict[str, Any]) -> str:
@@ -48,7 +60,10 @@ def render_status(data: dict[str, Any]) -> str:
         lines.append(f"  install id: {data['installation_id']}")
     for p in data["problems"]:
         lines.append(f"  problem:    {p}")
-    counters = {**data["drops"], **data["stats"]}
+    box = data.get("outbox", {})
+    if "pending" in box:
+        lines.append(f"  outbox:     {box['pending']} pending ({box['path']})")
+    counters = {**box.get("counters", {}), **data["drops"]}
     if counters:
         lines.append("  counters:   " + ", ".join(f"{k}={v}" for k, v in sorted(counters.items())))
     if "sources" in data:
