@@ -1,0 +1,119 @@
+"""The product report: one set of ClickHouse SQL (`sql/report/*.sql`) over `otel_logs`.
+
+The same files run on embedded chDB and on a ClickHouse server the collector's clickhouse
+exporter writes to; they take ClickHouse query parameters (`{app:String}`, `{start:Date}`,
+`{end:Date}`), so they also run as they are with `clickhouse-client --param_app=...`.
+`build()` returns a plain dict whose layout is the stable `--json` format (docs/analytics.md).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from importlib import resources
+from typing import Any
+
+from prodtel.analytics.backend import Backend, Row
+
+FORMAT = "prodtel.analytics.report/1"
+DEFAULT_DAYS = 30
+
+# Query file -> report key, in the order they run.
+QUERIES = [
+    "summary",
+    "new_installations",
+    "active",
+    "active_by_version",
+    "active_by_os",
+    "active_by_arch",
+    "os_arch",
+    "version_adoption",
+    "events",
+    "opt_outs",
+    "commands",
+    "runs",
+    "crashes",
+    "crash_types",
+]
+
+
+class ReportError(ValueError):
+    """The report cannot be built as asked (no data, unknown app, bad range)."""
+
+
+def sql(name: str) -> str:
+    """The text of `sql/report/<name>.sql`."""
+    return resources.files("prodtel.analytics").joinpath(f"sql/report/{name}.sql").read_text()
+
+
+def apps(backend: Backend) -> list[Row]:
+    return backend.rows(sql("apps"))
+
+
+def resolve_app(backend: Backend, app: str | None) -> tuple[str, dt.date]:
+    """The app to report on (the only one, if not given) and the day of its last record."""
+    known = apps(backend)
+    if not known:
+        raise ReportError("no data: otel_logs is empty (run `analytics ingest` first)")
+    names = [r["app"] for r in known]
+    if app is None:
+        if len(known) > 1:
+            raise ReportError(f"several apps have data, pick one with --app: {', '.join(names)}")
+        app = names[0]
+    for r in known:
+        if r["app"] == app:
+            return app, dt.date.fromisoformat(str(r["last_seen"])[:10])
+    raise ReportError(f"no data for app {app!r}; apps with data: {', '.join(names)}")
+
+
+def build(
+    backend: Backend,
+    app: str | None = None,
+    start: dt.date | None = None,
+    end: dt.date | None = None,
+    days: int = DEFAULT_DAYS,
+    run_event: str = "usage_report",
+    run_attr: str = "duration",
+) -> dict[str, Any]:
+    """Run every query for `app` over [start, end] (UTC days, inclusive). Without dates: the
+    `days` days ending on the app's last record."""
+    app, last = resolve_app(backend, app)
+    if end is None:
+        end = last if start is None else start + dt.timedelta(days=days - 1)
+    if start is None:
+        start = end - dt.timedelta(days=days - 1)
+    if start > end:
+        raise ReportError(f"empty range: start {start} is after end {end}")
+    params: dict[str, Any] = {"app": app, "start": start, "end": end}
+    out: dict[str, Any] = {
+        "format": FORMAT,
+        "app": app,
+        "start": start.isoformat(),
+        "end": end.isoformat(),
+        "backend": backend.name,
+    }
+    for name in QUERIES:
+        p = {**params, "event": run_event, "attr": run_attr} if name == "runs" else params
+        out[name] = backend.rows(sql(name), p)
+    return _shape(out, run_event, run_attr)
+
+
+def _shape(r: dict[str, Any], run_event: str, run_attr: str) -> dict[str, Any]:
+    r["summary"] = r["summary"][0] if r["summary"] else {}
+    r["by_version"] = r.pop("active_by_version")
+    r["by_os"] = r.pop("active_by_os")
+    r["by_arch"] = r.pop("active_by_arch")
+    r["commands"] = _rollup(r["commands"])
+    r["runs"] = {"event": run_event, "attribute": run_attr, **_rollup(r["runs"])}
+    r["crashes"] = _rollup(r["crashes"])
+    return r
+
+
+def _rollup(rows: list[Row]) -> dict[str, Any]:
+    """Split WITH ROLLUP output into the per-group rows and the all-groups row."""
+    groups = [{k: v for k, v in x.items() if k != "total"} for x in rows if not x["total"]]
+    totals = [{k: v for k, v in x.items() if k != "total"} for x in rows if x["total"]]
+    total = totals[0] if totals and (totals[0].get("runs") or totals[0].get("sessions")) else None
+    if total is not None:
+        for k in ("command", "version"):
+            total.pop(k, None)
+    return {"all": total, "groups": groups}
