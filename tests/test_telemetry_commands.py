@@ -53,8 +53,9 @@ def test_disable_then_enable_round_trip(tmp_path: Path, collector: Collector) ->
     assert recs[1]["attributes"]["level"] == "error"
 
 
-def test_opt_out_by_env_sends_not_even_the_disable_event(tmp_path: Path,
-                                                          collector: Collector) -> None:
+def test_opt_out_by_env_sends_not_even_the_disable_event(
+    tmp_path: Path, collector: Collector
+) -> None:
     seen_notice(tmp_path)
     env = clean_env(tmp_path, OTEL_EXPORTER_OTLP_ENDPOINT=collector.endpoint)
     loadgen("telemetry", "disable", env={**env, "DO_NOT_TRACK": "1"})
@@ -108,8 +109,13 @@ def test_unwritable_config_dir_leaves_the_app_running(tmp_path: Path) -> None:
 
 def run_on_tty(args: list[str], env: dict[str, str]) -> str:
     master, slave = pty.openpty()
-    p = subprocess.Popen([sys.executable, str(LOADGEN), *args], env=env,
-                         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=slave)
+    p = subprocess.Popen(
+        [sys.executable, str(LOADGEN), *args],
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=slave,
+    )
     os.close(slave)
     out = b""
     while True:
@@ -137,8 +143,9 @@ def test_first_run_notice_shown_once_on_a_tty_only(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("framework", ["click", "typer"])
-def test_click_and_typer_mounts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                framework: str) -> None:
+def test_click_and_typer_mounts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, framework: str
+) -> None:
     import prodtel
     import prodtel.cli
     from prodtel import Catalog
