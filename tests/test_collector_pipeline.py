@@ -500,3 +500,22 @@ def test_catalog_values_survive_yaml_and_ottl_quoting(tmp_path: Path) -> None:
         assert other["attributes"]["w"] == "abc"
     finally:
         c.stop()
+
+
+def test_output_survives_a_restart(tmp_path: Path) -> None:
+    """The rotated file exporters append: a restart must not truncate what was written."""
+    first = start(tmp_path / "r")
+    try:
+        s1 = Session(first)
+        s1.post([rec("usage_report", USAGE)])
+        s1.wait("analytics")
+    finally:
+        first.stop()
+    second = start(tmp_path / "r")
+    try:
+        s2 = Session(second)
+        s2.post([rec("usage_report", USAGE)])
+        s2.wait("analytics")
+        assert len(s1.output("analytics")) == 1  # same data dir, first run's record
+    finally:
+        second.stop()
