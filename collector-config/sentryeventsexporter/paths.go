@@ -15,7 +15,6 @@ var (
 	homeRE = regexp.MustCompile(`(^|[\s'"(\[=:,;])(?:/home/[^/\s'",;:)\]]+|/Users/[^/\s'",;:)\]]+|/root|[A-Za-z]:(?:\\\\|\\|/)Users(?:\\\\|\\|/)[^\\/\s'",;:)\]]+)((?:\\\\|[\\/\s'")\],;:])|$)`)
 	// CPython's standard library: .../lib/python3.11/..., ...\Python311\Lib\..., python311.zip.
 	stdlibRE = regexp.MustCompile(`(?i)(?:[\\/]lib[\\/]python\d+(?:\.\d+)?t?[\\/]|[\\/]python\d+[^\\/]*[\\/]lib[\\/]|python\d+\.zip[\\/])`)
-	thirdRE  = regexp.MustCompile(`[\\/](?:site|dist)-packages[\\/]`)
 )
 
 // scrubHome replaces home directories with "~" so user names never leave the collector.
@@ -41,18 +40,38 @@ func classifyPath(path, appPackage string) pathInfo {
 	if strings.HasPrefix(path, "<") {
 		return pathInfo{Filename: path, Library: true}
 	}
-	if loc := thirdRE.FindStringIndex(path); loc != nil {
-		rel := lastRoot(path, thirdRE)
+	if end := thirdPartyRoot(path); end >= 0 {
+		rel := path[end:]
 		mod := moduleFromRel(rel)
 		top, _, _ := strings.Cut(mod, ".")
 		return pathInfo{Filename: rel, Module: mod, Library: appPackage == "" || top != appPackage}
 	}
-	if stdlibRE.MatchString(path) {
+	if strings.Contains(path, "ython") && stdlibRE.MatchString(path) {
 		rel := lastRoot(path, stdlibRE)
 		return pathInfo{Filename: rel, Module: moduleFromRel(rel), Library: true}
 	}
 	return pathInfo{Filename: path}
 }
+
+// thirdPartyRoot returns the index just after the last "/site-packages/" or
+// "/dist-packages/" (either slash), or -1.
+func thirdPartyRoot(path string) int {
+	best := -1
+	for _, dir := range [...]string{"site-packages", "dist-packages"} {
+		i := strings.LastIndex(path, dir)
+		for i > 0 {
+			end := i + len(dir)
+			if isSep(path[i-1]) && end < len(path) && isSep(path[end]) {
+				best = max(best, end+1)
+				break
+			}
+			i = strings.LastIndex(path[:i], dir)
+		}
+	}
+	return best
+}
+
+func isSep(c byte) bool { return c == '/' || c == '\\' }
 
 // lastRoot returns the part of path after the last match of re.
 func lastRoot(path string, re *regexp.Regexp) string {

@@ -22,16 +22,69 @@ const (
 	sourceContext   = "__context__"
 )
 
-var (
-	// `  File "<path>", line N, in <func>`; the path is greedy so quotes inside it survive.
-	frameRE = regexp.MustCompile(`^  File "(.*)", line (\d+|None), in (.+)$`)
-	// SyntaxError's location line has no function.
-	syntaxLocRE = regexp.MustCompile(`^  File "(.*)", line (\d+|None)$`)
-	repeatRE    = regexp.MustCompile(`^  \[Previous line repeated (\d+) more times?\]$`)
-	caretRE     = regexp.MustCompile(`^    \s*[~^]+\s*$`)
-	// `Type` or `Type: message`; Type is a dotted qualname that may contain `<locals>`.
-	typeLineRE = regexp.MustCompile(`^([\p{L}_][\p{L}\p{N}_]*(?:\.(?:[\p{L}_][\p{L}\p{N}_]*|<locals>))*)(?:: (.*))?$`)
-)
+// `Type` or `Type: message`; Type is a dotted qualname that may contain `<locals>`.
+var typeLineRE = regexp.MustCompile(`^([\p{L}_][\p{L}\p{N}_]*(?:\.(?:[\p{L}_][\p{L}\p{N}_]*|<locals>))*)(?:: (.*))?$`)
+
+// frameLine parses `  File "<path>", line N, in <func>` and SyntaxError's location line
+// `  File "<path>", line N` (hasFunc false). The path may itself contain quotes.
+func frameLine(s string) (f pyFrame, hasFunc, ok bool) {
+	const prefix = `  File "`
+	if !strings.HasPrefix(s, prefix) {
+		return f, false, false
+	}
+	rest := s[len(prefix):]
+	i := strings.LastIndex(rest, `", line `)
+	if i < 0 {
+		return f, false, false
+	}
+	f.Path = rest[:i]
+	rest = rest[i+len(`", line `):]
+	num, fn, hasFunc := strings.Cut(rest, ", in ")
+	if hasFunc && fn == "" {
+		return f, false, false
+	}
+	if num != "None" {
+		n, err := strconv.Atoi(num)
+		if err != nil || n < 0 {
+			return f, false, false
+		}
+		f.Line = n
+	}
+	f.Function = fn
+	return f, hasFunc, true
+}
+
+// repeatLine parses `  [Previous line repeated N more time(s)]`.
+func repeatLine(s string) (int, bool) {
+	rest, ok := strings.CutPrefix(s, "  [Previous line repeated ")
+	if !ok {
+		return 0, false
+	}
+	num, tail, _ := strings.Cut(rest, " ")
+	n, err := strconv.Atoi(num)
+	if err != nil || (tail != "more times]" && tail != "more time]") {
+		return 0, false
+	}
+	return n, true
+}
+
+// caretLine: 4 spaces, then only spaces, '~' and '^' (3.11+ error location markers).
+func caretLine(s string) bool {
+	if !strings.HasPrefix(s, "    ") {
+		return false
+	}
+	marks := false
+	for i := 4; i < len(s); i++ {
+		switch s[i] {
+		case '~', '^':
+			marks = true
+		case ' ':
+		default:
+			return false
+		}
+	}
+	return marks
+}
 
 // pyFrame is one `File ...` entry of a traceback.
 type pyFrame struct {
@@ -248,19 +301,15 @@ func (p *tbParser) frames(depth int, e *pyException) {
 		if !ok || t.kind != tokText || t.depth != depth {
 			return
 		}
-		if m := frameRE.FindStringSubmatch(t.text); m != nil {
+		if f, _, ok := frameLine(t.text); ok {
 			p.pos++
-			e.Frames = append(e.Frames, pyFrame{Path: m[1], Line: atoi(m[2]), Function: m[3], Source: p.source(depth)})
+			f.Source = p.source(depth)
+			e.Frames = append(e.Frames, f)
 			continue
 		}
-		if m := syntaxLocRE.FindStringSubmatch(t.text); m != nil {
+		if n, ok := repeatLine(t.text); ok {
 			p.pos++
-			e.Frames = append(e.Frames, pyFrame{Path: m[1], Line: atoi(m[2]), Source: p.source(depth)})
-			continue
-		}
-		if m := repeatRE.FindStringSubmatch(t.text); m != nil {
-			p.pos++
-			e.Repeated += atoi(m[1])
+			e.Repeated += n
 			continue
 		}
 		return
@@ -271,13 +320,13 @@ func (p *tbParser) frames(depth int, e *pyException) {
 func (p *tbParser) source(depth int) string {
 	src := ""
 	if t, ok := p.peek(); ok && t.kind == tokText && t.depth == depth &&
-		strings.HasPrefix(t.text, "    ") && !caretRE.MatchString(t.text) {
+		strings.HasPrefix(t.text, "    ") && !caretLine(t.text) {
 		src = strings.TrimSpace(t.text)
 		p.pos++
 	}
 	for {
 		t, ok := p.peek()
-		if !ok || t.kind != tokText || t.depth != depth || !caretRE.MatchString(t.text) {
+		if !ok || t.kind != tokText || t.depth != depth || !caretLine(t.text) {
 			return src
 		}
 		p.pos++
