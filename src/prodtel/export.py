@@ -67,6 +67,7 @@ class OutboxSink:
         self.persisted: dict[str, int] = {}
         self.next_log = 0.0
         self.recent: dict[int, list[Record]] = {}
+        self.held: set[int] = set()  # rows this process is backing off on
 
     def write(self, records: list[Record]) -> None:
         import gzip
@@ -99,6 +100,18 @@ class OutboxSink:
         deltas = {k: v - self.persisted.get(k, 0) for k, v in self.drops.items()}
         self.persisted = dict(self.drops)
         return {k: v for k, v in deltas.items() if v}
+
+    def hand_over(self) -> None:
+        """At exit: rows we were backing off on become available to the uploader and the
+        next run right away."""
+        if self.held:
+            from prodtel.outbox import Batch
+
+            try:
+                self.outbox.release([Batch(i, b"", 0, 0) for i in self.held], 0.0)
+            except Exception:
+                pass
+            self.held.clear()
 
     def persist_counters(self) -> None:
         """Store drop counts that no write carried yet, so `status` in any run sees them."""
@@ -136,11 +149,13 @@ class OutboxSink:
                 self.failures += 1
                 delay = after or min(2.0 ** (self.failures - 1), 60.0)
                 self.backoff_until = time.monotonic() + delay
-                # at exit, leave them to the uploader at once; else to our own retry
+                # held back for our own retry; at exit handed over at once (`hand_over`)
                 self.outbox.release(batches, time.time() + (0 if deadline else delay))
+                self.held.update(b.id for b in batches)
                 _count(self.stats, "export_retries")
                 return False
             self.failures = 0
+            self.held.difference_update(b.id for b in batches)
             self.outbox.done(batches, "sent" if result == OK else "dropped_rejected")
             _count(self.stats, "sent" if result == OK else "dropped_rejected", n)
             if result == OK and self.state_dir:
@@ -302,9 +317,10 @@ class Worker:
             t.join(timeout)
         if t is None or not t.is_alive():
             self.drain()
-            persist = getattr(self.sink, "persist_counters", None)
-            if persist is not None:
-                persist()
+            for hook in ("persist_counters", "hand_over"):
+                fn = getattr(self.sink, hook, None)
+                if fn is not None:
+                    fn()
             done = self.sink.send(self.deadline)
         else:  # the thread is stuck on the network: persist what is queued ourselves
             if self.lock.acquire(timeout=0.005):

@@ -1,0 +1,212 @@
+"""Delivery that never hangs and never loses: the outbox, retries, faults, fork, kill -9."""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import sqlite3
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+import prodtel
+from prodtel import Attr, Catalog, Event
+from prodtel.outbox import Outbox
+from tests.support.app import clean_env, loadgen, seen_notice
+from tests.support.collector import Collector
+from tests.support.faults import ResetProxy, ScriptedServer
+from tests.support.net import free_port, wait_until
+from tests.support.receiver import Receiver
+
+CAT = Catalog("deliv", [Event("tick", "A tick.", attrs=[Attr("seq", int, "Sequence.")])])
+RUN = ("run", "--vus", "2", "--iterations", "4", "--duration", "1s")
+
+
+@pytest.fixture
+def telemetry_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    monkeypatch.setenv("DELIV_TELEMETRY", "all")
+    monkeypatch.setenv("PRODTEL_UPLOADER", "1")  # in-process tests: no detached uploader
+    yield tmp_path
+    prodtel.shutdown(0.5)
+
+
+def start(endpoint: str, state: Path) -> prodtel.Telemetry:
+    return prodtel.init(CAT, "1.0", endpoint=endpoint, config_dir=str(state))
+
+
+def seqs(records: list[dict]) -> list[int]:  # type: ignore[type-arg]
+    return sorted(r["attributes"]["seq"] for r in records if r["event_name"] == "tick")
+
+
+def test_collector_down_then_up_next_run_delivers_once(tmp_path: Path) -> None:
+    seen_notice(tmp_path)
+    port = free_port()
+    env = clean_env(
+        tmp_path, OTEL_EXPORTER_OTLP_ENDPOINT=f"http://127.0.0.1:{port}", PRODTEL_UPLOADER="1"
+    )  # leave it to the next run, not the uploader
+    first = loadgen(*RUN, env=env)
+    assert first.returncode == 0 and first.seconds < 5
+    assert Outbox(str(tmp_path / ".local/state/loadgen")).pending() == 2
+    c = Collector(tmp_path / "c", http_port=port)
+    with c:
+        loadgen(*RUN, env=env)
+        recs = c.wait_records(4)
+        uids = [r["attributes"]["log.record.uid"] for r in recs]
+        assert len(set(uids)) == 4  # both runs' report + command, exactly once after dedup
+        assert {r["resource"]["session.id"] for r in recs}.__len__() == 2
+    assert Outbox(str(tmp_path / ".local/state/loadgen")).pending() == 0
+
+
+def test_detached_uploader_delivers_after_exit(tmp_path: Path) -> None:
+    seen_notice(tmp_path)
+    port = free_port()
+    env = clean_env(tmp_path, OTEL_EXPORTER_OTLP_ENDPOINT=f"http://127.0.0.1:{port}")
+    r = loadgen(*RUN, env=env)
+    assert r.returncode == 0 and r.seconds < 5
+    with Collector(tmp_path / "c", http_port=port) as c:  # comes up after the app exited
+        recs = c.wait_records(2, timeout=30)
+        assert {x["event_name"] for x in recs} == {"usage_report", "command"}
+
+
+# The collector acks only after its exporter delivered (no batch processor, no queue), so what
+# it acked is safe downstream and what it had not acked must be retried by the SDK.
+FORWARD = """
+receivers:
+  otlp:
+    protocols:
+      http: {endpoint: "127.0.0.1:${env:HTTP_PORT}"}
+exporters:
+  otlp_http:
+    logs_endpoint: "${env:DOWNSTREAM}/v1/logs"
+    compression: none
+    sending_queue: {enabled: false}
+    retry_on_failure: {enabled: false}
+extensions:
+  health_check: {endpoint: "127.0.0.1:${env:HEALTH_PORT}"}
+service:
+  extensions: [health_check]
+  telemetry: {metrics: {level: none}}
+  pipelines:
+    logs: {receivers: [otlp], exporters: [otlp_http]}
+"""
+
+
+def test_collector_killed_mid_batch_loses_nothing(tmp_path: Path, telemetry_env: Path) -> None:
+    downstream = Receiver()
+    c = Collector(tmp_path / "c", config=FORWARD, env={"DOWNSTREAM": downstream.url})
+    try:
+        c.start()
+        t = start(c.endpoint, telemetry_env)
+        n = 30_000
+        for i in range(n):
+            prodtel.track("tick", seq=i)
+            if i == n // 2:
+                assert c.proc is not None
+                c.proc.send_signal(signal.SIGKILL)  # whatever it was forwarding is not acked
+                c.proc.wait()
+        time.sleep(1)
+        c.start()  # back, on the same port
+        assert prodtel.flush(60)
+        got = seqs(downstream.records)
+        assert sorted(set(got)) == list(range(n)), f"lost {n - len(set(got))}"
+        assert t.stats.get("export_retries", 0) >= 1
+    finally:
+        c.stop()
+        downstream.close()
+
+
+def test_connection_resets_are_retried(collector: Collector, telemetry_env: Path) -> None:
+    proxy = ResetProxy(collector.http_port, resets=2)
+    try:
+        t = start(proxy.url, telemetry_env)
+        for i in range(100):
+            prodtel.track("tick", seq=i)
+        assert wait_until(lambda: prodtel.flush(2), timeout=20)
+        assert seqs(collector.wait_records(100)) == list(range(100))
+        assert t.stats["export_retries"] >= 2 and proxy.connections >= 3
+    finally:
+        proxy.close()
+
+
+@pytest.mark.parametrize("status", [429, 503])
+def test_throttling_honours_retry_after(telemetry_env: Path, status: int) -> None:
+    server = ScriptedServer([(status, {"Retry-After": "2"})])
+    try:
+        t = start(server.url, telemetry_env)
+        prodtel.track("tick", seq=1)
+        assert wait_until(lambda: len(server.requests) >= 2 and prodtel.flush(0.1), timeout=15)
+        (t1, s1, _), (t2, s2, _) = server.requests[:2]
+        assert (s1, s2) == (status, 200)
+        assert t2 - t1 >= 1.9, "retried before Retry-After"
+        assert t.stats["sent"] == 1
+    finally:
+        server.close()
+
+
+def test_other_4xx_is_poison_dropped_and_counted(telemetry_env: Path) -> None:
+    server = ScriptedServer([(400, {})])
+    try:
+        t = start(server.url, telemetry_env)
+        prodtel.track("tick", seq=1)
+        assert prodtel.flush(5)
+        prodtel.track("tick", seq=2)
+        assert prodtel.flush(5)
+        assert [s for _, s, _ in server.requests] == [400, 200]  # never retried
+        assert t.stats["dropped_rejected"] == 1 and t.stats["sent"] == 1
+        assert t.worker is not None
+        assert Outbox(t.state_dir).counters()["dropped_rejected"] == 1
+    finally:
+        server.close()
+
+
+def test_fork_does_not_deadlock_or_duplicate(collector: Collector, telemetry_env: Path) -> None:
+    start(collector.endpoint, telemetry_env)
+    for i in range(50):
+        prodtel.track("tick", seq=i)
+    pid = os.fork()
+    if pid == 0:  # child
+        code = 1
+        try:
+            for i in range(1000, 1050):
+                prodtel.track("tick", seq=i)
+            code = 0 if prodtel.flush(10) else 2
+        finally:
+            os._exit(code)
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            break
+        time.sleep(0.05)
+    else:
+        os.kill(pid, signal.SIGKILL)
+        pytest.fail("forked child deadlocked")
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert prodtel.flush(10)
+    recs = collector.wait_records(100)
+    assert seqs(recs) == list(range(50)) + list(range(1000, 1050))  # each exactly once
+    assert len({r["attributes"]["log.record.uid"] for r in recs}) == 100
+
+
+def test_kill_9_during_outbox_writes_leaves_it_readable(tmp_path: Path) -> None:
+    rng = random.Random(7)
+    state = tmp_path / "state"
+    body = b"\x1f\x8b" + os.urandom(4000)
+    for _ in range(200):
+        pid = os.fork()
+        if pid == 0:
+            box = Outbox(str(state), max_records=5000)
+            while True:
+                box.put([(body, 10, 1, 2)] * rng.randint(1, 5), {"sent": 1})
+        time.sleep(rng.uniform(0, 0.02))
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+        db = sqlite3.connect(state / "outbox.sqlite3")
+        assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        db.close()
+    box = Outbox(str(state), max_records=5000)
+    assert 0 < box.pending() <= 5000
+    assert box.counters()["dropped_overflow"] > 0  # the cap held, and counted what it dropped
