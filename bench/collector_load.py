@@ -10,6 +10,7 @@ keep-alive connections. Each batch mixes catalog events, an exception, an unknow
 undeclared attributes, so every processor works. Printed every second: accepted events/s,
 refusals (429/503, the memory limiter pushing back), the collector's RSS and peak RSS (VmHWM).
 At the end, the records the exporters wrote are counted, to show accepted == delivered.
+`--pipeline both` also runs a bare collector (OTLP in, batch, file out) for the ratio.
 """
 
 from __future__ import annotations
@@ -152,21 +153,53 @@ def count_records(data: Path, stem: str) -> int:
     return sum(p.read_bytes().count(b'"eventName"') for p in data.glob(f"{stem}*.jsonl"))
 
 
-def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    ap.add_argument("--clients", type=int, default=3)
-    ap.add_argument("--seconds", type=float, default=20.0)
-    ap.add_argument("--batch", type=int, default=512, help="records per request")
-    ap.add_argument("--memory-mib", type=int, default=512, help="the collector's memory budget")
-    args = ap.parse_args()
+# The baseline: OTLP in, memory_limiter and batch, one file out; no catalog, redaction or routing.
+BARE = """
+receivers:
+  otlp:
+    protocols:
+      http:
+        endpoint: ${env:PRODTEL_OTLP_HTTP_ENDPOINT}
+processors:
+  memory_limiter:
+    check_interval: 1s
+    limit_mib: ${env:PRODTEL_MEMORY_LIMIT_MIB}
+    spike_limit_mib: ${env:PRODTEL_MEMORY_SPIKE_MIB}
+  batch:
+    send_batch_size: 8192
+    timeout: 200ms
+exporters:
+  file/analytics:
+    path: ${env:PRODTEL_DATA_DIR}/analytics.jsonl
+    create_directory: true
+    rotation:
+      max_megabytes: 100
+extensions:
+  health_check:
+    endpoint: ${env:PRODTEL_HEALTH_ENDPOINT}
+service:
+  extensions: [health_check]
+  telemetry:
+    metrics:
+      level: none
+  pipelines:
+    logs:
+      receivers: [otlp]
+      processors: [memory_limiter, batch]
+      exporters: [file/analytics]
+"""
 
+
+def run(pipeline: str, args: argparse.Namespace) -> dict[str, float]:
+    """One timed run against a fresh collector; prints progress and a summary."""
     from telemetry_catalog import CATALOG
 
     budget = args.memory_mib
     with tempfile.TemporaryDirectory(prefix="prodtel-collector-load-") as tmp:
         work = Path(tmp)
         data = work / "data"
-        col = Collector(work / "collector", config=generate(CATALOG))
+        config = generate(CATALOG) if pipeline == "full" else BARE
+        col = Collector(work / "collector", config=config)
         col.env.update(
             {
                 "PRODTEL_OTLP_HTTP_ENDPOINT": f"127.0.0.1:{col.http_port}",
@@ -180,8 +213,9 @@ def main() -> int:
                 "PRODTEL_MEMORY_SPIKE_MIB": str(budget * 20 // 100),
             }
         )
+        what = "full loadgen pipeline" if pipeline == "full" else "bare pipeline (baseline)"
         print(
-            f"collector: full loadgen pipeline, budget {budget} MiB "
+            f"collector: {what}, budget {budget} MiB "
             f"(GOMEMLIMIT={col.env['GOMEMLIMIT']}, memory_limiter "
             f"{col.env['PRODTEL_MEMORY_LIMIT_MIB']}/{col.env['PRODTEL_MEMORY_SPIKE_MIB']} MiB); "
             f"{args.clients} clients x {args.batch} records/request, {args.seconds:.0f} s",
@@ -227,19 +261,46 @@ def main() -> int:
             cpu = cpu_seconds(pid) - cpu0
         tot = [sum(c[k] for c in counters) for k in range(5)]
         delivered = count_records(data, "analytics") + count_records(data, "errors")
-        expected = tot[ACCEPTED] // args.batch * expected_delivered(args.batch)
-        print()
-        print(f"accepted  {tot[ACCEPTED]:,d} events in {elapsed:.1f} s")
-        mean = tot[ACCEPTED] / elapsed
-        print(f"          {mean:,.0f} events/s mean, best second {peak_rate:,.0f}")
-        print(f"requests  {tot[REQUESTS]:,d}; refused 429: {tot[R429]}, 503: {tot[R503]}")
-        print(f"failures  {tot[OTHER]} (connection errors and other statuses)")
-        per_event = cpu / max(tot[ACCEPTED], 1) * 1e6
-        print(f"CPU       {cpu:.1f} s of collector CPU, {per_event:.1f} µs per event")
-        print(f"peak RSS  {hwm} MiB (VmHWM; budget {budget} MiB)")
-        print(f"written   {delivered:,d} records (expected {expected:,d}: accepted minus unknown)")
-        ok = delivered == expected and tot[OTHER] == 0
-        return 0 if ok else 1
+    per_batch = expected_delivered(args.batch) if pipeline == "full" else args.batch
+    expected = tot[ACCEPTED] // args.batch * per_batch
+    mean = tot[ACCEPTED] / elapsed
+    per_event = cpu / max(tot[ACCEPTED], 1) * 1e6
+    print()
+    print(f"accepted  {tot[ACCEPTED]:,d} events in {elapsed:.1f} s")
+    print(f"          {mean:,.0f} events/s mean, best second {peak_rate:,.0f}")
+    print(f"requests  {tot[REQUESTS]:,d}; refused 429: {tot[R429]}, 503: {tot[R503]}")
+    print(f"failures  {tot[OTHER]} (connection errors and other statuses)")
+    print(f"CPU       {cpu:.1f} s of collector CPU, {per_event:.1f} µs per event")
+    print(f"peak RSS  {hwm} MiB (VmHWM; budget {budget} MiB)")
+    print(f"written   {delivered:,d} records (expected {expected:,d})")
+    print(flush=True)
+    ok = delivered == expected and tot[OTHER] == 0
+    return {"ok": float(ok), "rate": mean, "cpu_us": per_event, "hwm": hwm}
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    ap.add_argument("--clients", type=int, default=3)
+    ap.add_argument("--seconds", type=float, default=20.0)
+    ap.add_argument("--batch", type=int, default=512, help="records per request")
+    ap.add_argument("--memory-mib", type=int, default=512, help="the collector's memory budget")
+    ap.add_argument(
+        "--pipeline",
+        choices=["full", "bare", "both"],
+        default="full",
+        help="the generated pipeline, the bare baseline, or both side by side",
+    )
+    args = ap.parse_args()
+    names = ["bare", "full"] if args.pipeline == "both" else [args.pipeline]
+    results = {name: run(name, args) for name in names}
+    if len(results) == 2:
+        full, bare = results["full"], results["bare"]
+        print(
+            f"full / bare: {full['rate'] / bare['rate']:.2f}x the events/s, "
+            f"{full['cpu_us'] / bare['cpu_us']:.2f}x the CPU per event, "
+            f"peak RSS {full['hwm']:.0f} vs {bare['hwm']:.0f} MiB"
+        )
+    return 0 if all(r["ok"] for r in results.values()) else 1
 
 
 if __name__ == "__main__":

@@ -13,7 +13,15 @@ import pytest
 from prodtel import Attr, Catalog, Event
 from prodtel.cli.main import load_catalog
 from prodtel.cli.main import main as prodtel_main
-from prodtel.collector import ENV, allowed_keys, config, generate, ignored_keys, main
+from prodtel.collector import (
+    ENV,
+    RESOURCE_KEYS,
+    allowed_keys,
+    config,
+    generate,
+    ignored_keys,
+    main,
+)
 from tests.support.collector import BINARY, ROOT
 
 SPEC = "examples/loadgen/telemetry_catalog.py:CATALOG"
@@ -103,6 +111,31 @@ def test_catalog_drives_filter_and_attribute_lists() -> None:
     more = Catalog("loadgen", [*CATALOG.events.values(), Event("brand_new", "x")])
     assert '"brand_new"' in generate(more)
     assert '"brand_new"' not in generate(CATALOG)
+
+
+def test_declared_network_addresses_are_never_kept() -> None:
+    cat = Catalog(
+        "app",
+        [
+            Event(
+                "e",
+                "x",
+                attrs=[
+                    Attr("client.address", str, "x"),
+                    Attr("network.peer.address", str, "x"),
+                    Attr("http.client_ip", str, "x"),
+                    Attr("source", str, "x"),  # not an address: kept
+                ],
+            )
+        ],
+        context=[Attr("net.peer.ip", str, "x")],
+        include_builtins=False,
+    )
+    text = generate(cat)
+    for name in ("client.address", "network.peer.address", "http.client_ip", "net.peer.ip"):
+        assert name not in text
+    assert 'keep_keys(log.attributes, ["source", "log.record.uid"])' in text
+    assert allowed_keys(cat) == sorted({"source", "log.record.uid", *RESOURCE_KEYS})
 
 
 def test_a_name_free_form_anywhere_is_scanned_everywhere() -> None:

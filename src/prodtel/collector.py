@@ -46,8 +46,11 @@ EXCEPTION_EVENT = "exception"
 RESOURCE_MAX_BYTES = 256  # versions, ids and names; nothing the SDK sends comes close
 SEVERITY_TEXT_MAX_BYTES = 16
 SCOPE_MAX_BYTES = 128
-# Never stored, even if a catalog declared them: addresses of the sending machine.
-ADDRESS_KEYS = r"^(client|network\.peer|net\.peer|net\.sock\.peer|source)\.|^http\.client_ip$"
+# Never stored, even if a catalog declared them: addresses of the sending machine. Left out of
+# every keep list when the config is generated, so no regex runs on keys per record.
+ADDRESS_KEYS = re.compile(
+    r"^(client|network\.peer|net\.peer|net\.sock\.peer|source)\.|^http\.client_ip$"
+)
 # Second line of defence behind the SDK's scrubber (prodtel.scrub), in RE2 syntax (no
 # look-around): a match is replaced by "****". They go to the redaction processor as ONE
 # alternation: it keeps its patterns in a map (random order), and overlapping patterns applied in
@@ -267,24 +270,25 @@ def transform_groups(catalog: Catalog) -> list[dict[str, Any]]:
     ]
     uid = _attr(UID)
     records = [
-        f"delete_matching_keys(log.attributes, {_q(ADDRESS_KEYS)})",
         # The SDK never sends a body; nothing may ride in one.
         'set(log.body, "") where log.body != nil',
         _cap("log.severity_text", SEVERITY_TEXT_MAX_BYTES),
         f"delete_key(log.attributes, {_q(UID)}) where {uid} != nil"
         f" and not IsMatch({uid}, {_q('^[0-9a-f]{32}$')})",
     ]
-    for a in catalog.context.values():
+    for a in storable(catalog.context):
         records += attr_statements(a)
     groups: list[dict[str, Any]] = [
         {"context": "resource", "statements": common[:2]},
         {"context": "scope", "statements": common[2:]},
         {"context": "log", "statements": records},
     ]
+    context = storable(catalog.context)
     for ev in catalog.events.values():
-        keep = [*ev.attrs, *catalog.context, UID]
+        attrs = storable(ev.attrs)
+        keep = [a.name for a in (*attrs, *context)] + [UID]
         statements = [f"keep_keys(log.attributes, {_list(keep)})"]
-        for a in ev.attrs.values():
+        for a in attrs:
             statements += attr_statements(a)
         groups.append(
             {
@@ -323,24 +327,30 @@ def attr_statements(a: Attr) -> list[str]:
     return out
 
 
+def storable(attrs: dict[str, Attr]) -> list[Attr]:
+    """Declared attributes minus network addresses."""
+    return [a for a in attrs.values() if not ADDRESS_KEYS.search(a.name)]
+
+
+def _all_attrs(catalog: Catalog) -> list[Attr]:
+    return storable(catalog.context) + [
+        a for e in catalog.events.values() for a in storable(e.attrs)
+    ]
+
+
 def allowed_keys(catalog: Catalog) -> list[str]:
     """Every key the transform can leave: the redaction processor drops the rest (fail closed)."""
-    keys = {*RESOURCE_KEYS, *catalog.context, UID}
-    for ev in catalog.events.values():
-        keys.update(ev.attrs)
-    return sorted(keys)
+    return sorted({*RESOURCE_KEYS, UID, *(a.name for a in _all_attrs(catalog))})
 
 
 def ignored_keys(catalog: Catalog) -> list[str]:
     """Keys whose values the transform already pinned down (numbers, bools, enum members, the
-    hex uid): nothing to mask there, so the redaction's regexes skip them."""
-    keys = {UID}
-    for attrs in (catalog.context, *(ev.attrs for ev in catalog.events.values())):
-        keys.update(a.name for a in attrs.values() if a.type is not str or a.enum is not None)
-    # A name declared free-form anywhere is scanned everywhere (the lists are per processor).
-    for attrs in (catalog.context, *(ev.attrs for ev in catalog.events.values())):
-        keys.difference_update(a.name for a in attrs.values() if a.type is str and a.enum is None)
-    return sorted(keys)
+    hex uid): nothing to mask there, so the redaction's regexes skip them. A name declared
+    free-form anywhere is scanned everywhere (the lists are per processor, not per event)."""
+    attrs = _all_attrs(catalog)
+    pinned = {a.name for a in attrs if a.type is not str or a.enum is not None}
+    free = {a.name for a in attrs if a.type is str and a.enum is None}
+    return sorted((pinned | {UID}) - free)
 
 
 def _first_chars(n: int) -> str:
