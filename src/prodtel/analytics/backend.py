@@ -38,7 +38,7 @@ class Chdb:
         try:
             from chdb.session import Session
 
-            self.session: Any = Session(str(folder))
+            self.session: Any = Session(str(folder))  # type: ignore[no-untyped-call]
         except BaseException:
             self.lock.release()
             raise

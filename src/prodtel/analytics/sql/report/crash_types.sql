@@ -1,8 +1,9 @@
 -- The most frequent crash types (exception.type of unhandled exceptions) and where they hit.
 SELECT LogAttributes['exception.type'] AS type,
        count() AS crashes,
-       uniqExact(ResourceAttributes['session.id']) AS sessions,
-       uniqExact(ResourceAttributes['app.installation.id']) AS installations,
+       uniqExactIf(ResourceAttributes['session.id'], ResourceAttributes['session.id'] != '') AS sessions,
+       uniqExactIf(ResourceAttributes['app.installation.id'],
+                   ResourceAttributes['app.installation.id'] != '') AS installations,
        arraySort(groupUniqArray(ResourceAttributes['service.version'])) AS versions
 FROM otel_logs
 WHERE ServiceName = {app:String}

@@ -1,7 +1,8 @@
 -- Event counts by event name and app version.
 SELECT EventName AS event, ResourceAttributes['service.version'] AS version,
        count() AS count,
-       uniqExact(ResourceAttributes['app.installation.id']) AS installations
+       uniqExactIf(ResourceAttributes['app.installation.id'],
+                   ResourceAttributes['app.installation.id'] != '') AS installations
 FROM otel_logs
 WHERE ServiceName = {app:String}
   AND Timestamp >= toDateTime64({start:Date}, 9, 'UTC')

@@ -11,7 +11,8 @@ SELECT
     countIf(EventName = 'exception' AND LogAttributes['exception.handled'] = 'false') AS crashes,
     countIf(EventName = 'exception' AND LogAttributes['exception.handled'] = 'true') AS handled_errors,
     uniqExactIf(ResourceAttributes['session.id'],
-                EventName = 'exception' AND LogAttributes['exception.handled'] = 'false') AS crashed_sessions,
+                EventName = 'exception' AND LogAttributes['exception.handled'] = 'false'
+                AND ResourceAttributes['session.id'] != '') AS crashed_sessions,
     if(sessions = 0, 1, 1 - crashed_sessions / sessions) AS crash_free_sessions
 FROM otel_logs
 WHERE ServiceName = {app:String}

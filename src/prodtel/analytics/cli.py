@@ -1,0 +1,185 @@
+"""`prodtel analytics ingest|report`, also `python -m prodtel.analytics ingest|report`.
+
+`register(subparsers)` mounts the `analytics` command on the prodtel CLI's argparse parser;
+`main(argv)` runs it on its own. Heavy imports (chDB, clickhouse-connect, rich) happen only
+when a command runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+DB_ENV = "PRODTEL_ANALYTICS_DB"
+DEFAULT_DB = "prodtel-analytics"
+
+
+def register(subparsers: Any) -> argparse.ArgumentParser:
+    """Add `analytics` (with `ingest` and `report`) to an argparse subparsers object."""
+    p: argparse.ArgumentParser = subparsers.add_parser(
+        "analytics",
+        help="load collector output into chDB and report on it",
+        description="Product analytics over the collector's output: ingest OTLP/JSON files "
+        "into an embedded chDB folder, report from it or from a ClickHouse server.",
+    )
+    add_commands(p)
+    p.set_defaults(func=run)
+    return p
+
+
+def add_commands(p: argparse.ArgumentParser) -> None:
+    sub = p.add_subparsers(dest="analytics_command", required=True, metavar="{ingest,report}")
+    db_help = f"chDB folder (default: ${DB_ENV} or ./{DEFAULT_DB})"
+
+    i = sub.add_parser(
+        "ingest",
+        help="load file-exporter output (OTLP/JSON lines) into the chDB folder",
+        description="Load the collector file exporter's OTLP/JSON lines. Rotated siblings "
+        "(name-<timestamp>.jsonl) of a given file are read too; a directory means every "
+        "*.jsonl in it. Safe to repeat: only new lines are read and records are "
+        "deduplicated by log.record.uid.",
+    )
+    i.add_argument("paths", nargs="+", type=Path, help="files or directories")
+    i.add_argument("--db", type=Path, default=None, help=db_help)
+    i.add_argument("--wait", type=float, default=5.0, help="seconds to wait for the folder lock")
+    i.add_argument("--json", action="store_true", help="print the result as JSON")
+    i.add_argument("--no-progress", action="store_true", help="no progress bar")
+    i.set_defaults(analytics_run=_ingest)
+
+    r = sub.add_parser(
+        "report",
+        help="installations, versions, platforms, opt-outs, durations, crashes",
+        description="Run the report SQL on the chDB folder (default) or on a ClickHouse "
+        "server (--clickhouse). Dates are UTC days, inclusive; without them the report "
+        "covers the --days days ending on the app's last record.",
+    )
+    r.add_argument("--db", type=Path, default=None, help=db_help)
+    r.add_argument(
+        "--clickhouse",
+        metavar="URL",
+        help="a ClickHouse server instead of chDB, e.g. http://user:pass@host:8123/db",
+    )
+    r.add_argument("--app", help="service.name to report on (default: the only one)")
+    r.add_argument("--since", type=dt.date.fromisoformat, help="first day, YYYY-MM-DD")
+    r.add_argument("--until", type=dt.date.fromisoformat, help="last day, YYYY-MM-DD")
+    r.add_argument("--days", type=int, default=30, help="range length without --since (30)")
+    r.add_argument("--run-event", default="usage_report", help="run-summary event (usage_report)")
+    r.add_argument("--run-attr", default="duration", help="its duration attribute (duration)")
+    r.add_argument("--json", action="store_true", help="print the report as JSON (stable format)")
+    r.add_argument("--html", type=Path, metavar="FILE", help="also write a self-contained page")
+    r.add_argument("--wait", type=float, default=5.0, help="seconds to wait for the folder lock")
+    r.set_defaults(analytics_run=_report)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the parsed `analytics` command; errors become one line on stderr and exit 1."""
+    from prodtel.analytics.lock import LockBusy
+
+    try:
+        code: int = args.analytics_run(args)
+        return code
+    except (LockBusy, FileNotFoundError, ValueError) as e:
+        print(f"prodtel analytics: error: {e}", file=sys.stderr)
+        return 1
+    except ImportError as e:
+        print(
+            f"prodtel analytics: {e.name or e} is missing: pip install 'prodtel[analytics]'",
+            file=sys.stderr,
+        )
+        return 1
+
+
+def _db(args: argparse.Namespace) -> Path:
+    return Path(args.db or os.environ.get(DB_ENV) or DEFAULT_DB)
+
+
+def _ingest(args: argparse.Namespace) -> int:
+    from rich.console import Console
+
+    from prodtel.analytics.backend import Chdb
+    from prodtel.analytics.ingest import describe, ingest
+
+    err = Console(stderr=True)
+    show = not args.no_progress and not args.json and err.is_terminal
+    with Chdb(_db(args), wait=args.wait) as db:
+        result = _with_progress(err, db, args.paths) if show else ingest(db, args.paths)
+    d = describe(result)
+    if args.json:
+        print(json.dumps(d, indent=2))
+    else:
+        print(
+            f"ingested {d['inserted']:,} new records from {len(d['files'])} file(s) into "
+            f"{_db(args)} in {d['seconds']:.2f}s ({d['duplicates']:,} duplicates skipped)"
+        )
+    return 0
+
+
+def _with_progress(err: Any, db: Any, paths: list[Path]) -> Any:
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from prodtel.analytics.ingest import expand, ingest
+
+    files = expand(paths)
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.percentage:>3.0f}%"),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+    ) as bar:
+        tasks = {f.name: bar.add_task(f"ingest {f.name}", total=1.0) for f in files}
+
+        def on_progress(name: str, fraction: float) -> None:
+            bar.update(tasks[name], completed=fraction)
+
+        return ingest(db, files, on_progress)
+
+
+def _report(args: argparse.Namespace) -> int:
+    from prodtel.analytics import report
+
+    backend: Any
+    if args.clickhouse:
+        from prodtel.analytics.backend import ClickHouse
+
+        backend = ClickHouse(args.clickhouse)
+    else:
+        from prodtel.analytics.backend import Chdb
+
+        backend = Chdb(_db(args), wait=args.wait)
+    try:
+        r = report.build(
+            backend,
+            app=args.app,
+            start=args.since,
+            end=args.until,
+            days=args.days,
+            run_event=args.run_event,
+            run_attr=args.run_attr,
+        )
+    finally:
+        backend.close()
+    if args.html:
+        from prodtel.analytics import html
+
+        args.html.write_text(html.render(r), encoding="utf-8")
+        print(f"wrote {args.html}", file=sys.stderr)
+    if args.json:
+        print(json.dumps(r, indent=2))
+    else:
+        from prodtel.analytics import terminal
+
+        terminal.render(r)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m prodtel.analytics")
+    add_commands(p)
+    return run(p.parse_args(argv))

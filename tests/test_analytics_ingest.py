@@ -1,0 +1,290 @@
+"""Ingest of file-exporter OTLP/JSON into chDB: mapping, idempotency, rotation, the lock."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from prodtel.analytics import synth
+from prodtel.analytics.backend import Chdb
+from prodtel.analytics.ingest import describe, expand, ingest, otel_logs_ddl
+from prodtel.analytics.lock import FolderLock, LockBusy
+
+ROOT = Path(__file__).resolve().parents[1]
+DAY = synth.NS_PER_DAY
+T0 = 1_767_225_600 * 10**9  # 2026-01-01T00:00:00Z
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Iterator[Chdb]:
+    with Chdb(tmp_path / "db") as d:
+        yield d
+
+
+def kv(key: str, value: dict[str, Any]) -> dict[str, Any]:
+    return {"key": key, "value": value}
+
+
+def line(records: list[dict[str, Any]], res: list[dict[str, Any]] | None = None) -> str:
+    """One ExportLogsServiceRequest line, as the file exporter writes it."""
+    res = res or [kv("service.name", {"stringValue": "app"})]
+    body = {
+        "resourceLogs": [
+            {
+                "resource": {"attributes": res},
+                "schemaUrl": "https://opentelemetry.io/schemas/1.30.0",
+                "scopeLogs": [
+                    {
+                        "scope": {"name": "prodtel", "version": "0.1.0"},
+                        "logRecords": records,
+                    }
+                ],
+            }
+        ]
+    }
+    return json.dumps(body) + "\n"
+
+
+def rec(uid: str, ts: int = T0, event: str = "command", **extra: Any) -> dict[str, Any]:
+    return {
+        "timeUnixNano": str(ts),
+        "observedTimeUnixNano": str(ts),
+        "severityNumber": 9,
+        "severityText": "INFO",
+        "eventName": event,
+        "body": {},
+        "attributes": [kv("log.record.uid", {"stringValue": uid})],
+        **extra,
+    }
+
+
+def count(db: Chdb) -> int:
+    n: int = db.rows("SELECT count() AS n FROM otel_logs")[0]["n"]
+    return n
+
+
+def test_records_map_like_the_clickhouse_exporter(db: Chdb, tmp_path: Path) -> None:
+    f = tmp_path / "out.jsonl"
+    attrs = [
+        kv("s", {"stringValue": "x'y\"z"}),
+        kv("b", {"boolValue": False}),
+        kv("i", {"intValue": "42"}),
+        kv("d", {"doubleValue": 12.5}),
+        kv("arr", {"arrayValue": {"values": [{"stringValue": "a"}]}}),
+        kv("log.record.uid", {"stringValue": "u1"}),
+    ]
+    observed_only = rec("u2", event="TelemetryDisabled")
+    observed_only["timeUnixNano"] = "0"
+    observed_only["observedTimeUnixNano"] = str(T0 + 5)
+    res = [
+        kv("service.name", {"stringValue": "loadgen"}),
+        kv("service.version", {"stringValue": "1.2.0"}),
+        kv("app.installation.id", {"stringValue": "i-1"}),
+    ]
+    traced = {
+        **rec("u1"),
+        "attributes": attrs,
+        "traceId": "5B8EFFF798038103D269B633813FC60C",
+        "spanId": "EEE19B7EC3C1B174",
+        "flags": 1,
+        "severityNumber": 21,
+        "severityText": "FATAL",
+        "body": {"stringValue": "boom"},
+    }
+    f.write_text(line([traced, observed_only], res))
+    r = ingest(db, [f])
+    assert (r.records, r.inserted) == (2, 2)
+    rows = db.rows("SELECT * FROM otel_logs ORDER BY Timestamp")
+    a, b = rows
+    assert a["Timestamp"] == "2026-01-01 00:00:00.000000000"
+    assert a["ServiceName"] == "loadgen"
+    assert a["ResourceAttributes"]["service.version"] == "1.2.0"
+    assert a["ResourceSchemaUrl"] == "https://opentelemetry.io/schemas/1.30.0"
+    assert (a["ScopeName"], a["ScopeVersion"]) == ("prodtel", "0.1.0")
+    # pdata's AsString(): strings as is, bools/ints/doubles as text, arrays as JSON.
+    assert a["LogAttributes"]["s"] == "x'y\"z"
+    assert a["LogAttributes"]["b"] == "false"
+    assert a["LogAttributes"]["i"] == "42"
+    assert a["LogAttributes"]["d"] == "12.5"
+    assert json.loads(a["LogAttributes"]["arr"]) == {"values": [{"stringValue": "a"}]}
+    assert (a["TraceId"], a["SpanId"], a["TraceFlags"]) == (
+        "5b8efff798038103d269b633813fc60c",
+        "eee19b7ec3c1b174",
+        1,
+    )
+    assert (a["SeverityNumber"], a["SeverityText"], a["Body"]) == (21, "FATAL", "boom")
+    assert a["EventName"] == "command"
+    # No event time: the exporter falls back to the observed time.
+    assert b["Timestamp"] == "2026-01-01 00:00:00.000000005"
+    assert b["EventName"] == "TelemetryDisabled"
+    assert b["Body"] == ""
+
+
+def test_ingesting_twice_changes_nothing(db: Chdb, tmp_path: Path) -> None:
+    f = tmp_path / "out.jsonl"
+    synth.write_jsonl(synth.sessions(installations=30, days=5), f)
+    first = ingest(db, [f])
+    assert first.inserted == first.records > 100
+    snapshot = db.rows("SELECT EventName, count() AS n FROM otel_logs GROUP BY 1 ORDER BY 1")
+    again = ingest(db, [f])
+    assert again.records == 0 and again.files[0].skipped == "already ingested"
+    assert db.rows("SELECT EventName, count() AS n FROM otel_logs GROUP BY 1 ORDER BY 1") == (
+        snapshot
+    )
+
+
+def test_only_new_complete_lines_are_read(db: Chdb, tmp_path: Path) -> None:
+    f = tmp_path / "out.jsonl"
+    f.write_text(line([rec("a")]) + line([rec("b"), rec("c")]))
+    assert ingest(db, [f]).inserted == 3
+    # The exporter is mid-write: a new full line and half of the next one.
+    partial = line([rec("e")])
+    with f.open("a") as fh:
+        fh.write(line([rec("d")]) + partial[:20])
+    r = ingest(db, [f])
+    assert (r.files[0].lines, r.inserted) == (1, 1)
+    with f.open("a") as fh:
+        fh.write(partial[20:])
+    r = ingest(db, [f])
+    assert (r.files[0].lines, r.inserted) == (1, 1)
+    assert count(db) == 5
+    state = db.rows("SELECT bytes, lines FROM prodtel_ingest_files FINAL")
+    assert state == [{"bytes": f.stat().st_size, "lines": 4}]
+
+
+def test_rotated_files_are_found_and_not_read_twice(db: Chdb, tmp_path: Path) -> None:
+    active = tmp_path / "out.jsonl"
+    active.write_text(line([rec("a"), rec("b")]))
+    assert ingest(db, [active]).inserted == 2
+    # Rotation: the exporter renames the active file and starts a new one.
+    rotated = tmp_path / "out-2026-01-02T00-00-00.000.jsonl"
+    active.rename(rotated)
+    active.write_text(line([rec("c")]))
+    assert expand([active]) == [rotated, active]
+    r = ingest(db, [active])
+    by_name = {x.path.name: x for x in r.files}
+    assert by_name[rotated.name].skipped == "already ingested"
+    assert by_name[active.name].inserted == 1
+    assert count(db) == 3
+
+
+def test_duplicate_records_are_dropped_by_uid(db: Chdb, tmp_path: Path) -> None:
+    # At-least-once delivery: the same record in two files, and twice in one line.
+    (tmp_path / "a.jsonl").write_text(line([rec("u1"), rec("u2"), rec("u2")]))
+    (tmp_path / "b.jsonl").write_text(line([rec("u2"), rec("u3", ts=T0 + DAY)]))
+    r = ingest(db, [tmp_path])
+    assert (r.records, r.inserted, r.duplicates) == (5, 3, 2)
+    uids = db.rows("SELECT LogAttributes['log.record.uid'] AS u FROM otel_logs ORDER BY u")
+    assert [x["u"] for x in uids] == ["u1", "u2", "u3"]
+    assert describe(r)["duplicates"] == 2
+
+
+def test_records_without_uid_dedup_by_content(db: Chdb, tmp_path: Path) -> None:
+    plain = {**rec("x"), "attributes": [kv("command", {"stringValue": "run"})]}
+    other = {**plain, "timeUnixNano": str(T0 + 1)}
+    (tmp_path / "a.jsonl").write_text(line([plain, other]))
+    (tmp_path / "b.jsonl").write_text(line([plain]))
+    r = ingest(db, [tmp_path])
+    assert (r.records, r.inserted) == (3, 2)
+
+
+def test_progress_reaches_the_end(db: Chdb, tmp_path: Path) -> None:
+    f = tmp_path / "out.jsonl"
+    synth.write_jsonl(synth.sessions(installations=20, days=3), f)
+    seen: list[tuple[str, float]] = []
+    ingest(db, [f], on_progress=lambda name, frac: seen.append((name, frac)))
+    assert seen[-1] == ("out.jsonl", 1.0)
+    assert all(0.0 <= frac <= 1.0 for _, frac in seen)
+
+
+def test_missing_file_is_an_error(db: Chdb, tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError, match="no such file"):
+        ingest(db, [tmp_path / "nope.jsonl"])
+
+
+def test_schema_is_the_collector_one() -> None:
+    """The packaged DDL is the collector's (collector-config/clickhouse/otel_logs.sql)."""
+    shipped = (ROOT / "collector-config/clickhouse/otel_logs.sql").read_text()
+
+    def statement(sql: str) -> str:
+        return "\n".join(x for x in sql.splitlines() if not x.startswith("--")).strip()
+
+    assert statement(otel_logs_ddl()) == statement(shipped)
+
+
+HOLD = """
+import sys, time
+from pathlib import Path
+from prodtel.analytics.backend import Chdb
+with Chdb(Path(sys.argv[1])):
+    print("holding", flush=True)
+    time.sleep(float(sys.argv[2]))
+"""
+
+
+def _holder(folder: Path, seconds: float) -> subprocess.Popen[str]:
+    p = subprocess.Popen(
+        [sys.executable, "-c", HOLD, str(folder), str(seconds)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert p.stdout is not None and p.stdout.readline().strip() == "holding"
+    return p
+
+
+def test_second_process_fails_clearly_after_waiting(tmp_path: Path) -> None:
+    folder = tmp_path / "db"
+    holder = _holder(folder, 30)
+    try:
+        t0 = time.monotonic()
+        with pytest.raises(LockBusy) as err:
+            Chdb(folder, wait=0.5)
+        waited = time.monotonic() - t0
+        assert waited >= 0.5
+        msg = str(err.value)
+        assert f"pid {holder.pid}" in msg
+        assert "one process per folder" in msg and "--wait" in msg
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+def test_waiting_writer_gets_the_folder_when_it_is_released(tmp_path: Path) -> None:
+    folder = tmp_path / "db"
+    holder = _holder(folder, 1.0)
+    try:
+        t0 = time.monotonic()
+        with Chdb(folder, wait=30) as d:
+            assert time.monotonic() - t0 > 0.5  # it only got in after the holder let go
+            assert d.rows("SELECT 1 AS x") == [{"x": 1}]
+    finally:
+        holder.wait()
+
+
+def test_lock_is_reentrant_after_release(tmp_path: Path) -> None:
+    lock = FolderLock(tmp_path, wait=0)
+    with lock:
+        assert (tmp_path / "prodtel-analytics.lock").read_text().strip() == str(os.getpid())
+        with pytest.raises(LockBusy):
+            FolderLock(tmp_path, wait=0).acquire()
+    with FolderLock(tmp_path, wait=0):
+        pass
+
+
+def test_import_prodtel_loads_no_analytics_dependency() -> None:
+    code = (
+        "import sys, prodtel, prodtel.analytics, prodtel.analytics.cli\n"
+        "bad = [m for m in ('chdb', 'clickhouse_connect', 'rich', 'pandas', 'pyarrow')"
+        " if m in sys.modules]\n"
+        "print(bad)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
