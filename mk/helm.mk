@@ -16,11 +16,12 @@ KUBERNETES_VALIDATE_VERSION := 1.37.0
 KUBERNETES_VALIDATE_STAMP := $(VENV)/.kubernetes-validate-$(KUBERNETES_VALIDATE_VERSION)
 HELM_CHART := collector-config/helm/prodtel-collector
 HELM_EXAMPLES := collector-config/helm/examples
-# The chart cannot read files outside its directory, so it carries copies; `make helm-sync`
-# refreshes them. HELM_PIPELINE is the production collector config to ship, once it lives in
-# collector-config/ (until then the chart's files/config.yaml is the source).
+# The chart cannot read files outside its directory, so it carries a copy of the DDL; `make
+# helm-sync` refreshes it. `make helm-sync HELM_PIPELINE=collector-config/<app>.yaml` also makes
+# a generated catalog config the chart's default (files/config.yaml); without vendoring, pass it
+# at install time: `helm install ... --set-file pipeline=collector-config/<app>.yaml`.
 HELM_DDL := collector-config/clickhouse/otel_logs.sql
-HELM_PIPELINE ?= $(wildcard collector-config/pipeline.yaml)
+HELM_PIPELINE ?=
 export PRODTEL_HELM := $(HELM)
 
 .PHONY: helm-tools helm-sync helm-check

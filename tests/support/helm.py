@@ -128,3 +128,8 @@ def secret_env(container: dict[str, Any]) -> dict[str, tuple[str, str]]:
         if ref:
             out[e["name"]] = (ref["name"], ref["key"])
     return out
+
+
+def plain_env(container: dict[str, Any]) -> dict[str, str]:
+    """env name -> literal value (entries that read a Secret are left out)."""
+    return {e["name"]: e["value"] for e in container.get("env", []) if "value" in e}

@@ -72,70 +72,40 @@ The schema restricts the accepted suffixes to the ones handled here.
 {{- end }}
 
 {{/*
-The collector config: files/config.yaml, then the clickhouse / sentry switches, then
-.Values.config deep-merged on top. The result must keep the health_check extension on :13133
-because the probes depend on it.
+The collector config text: .Values.pipeline (a whole config, e.g. generated for a catalog by
+`prodtel collector-config`) or else files/config.yaml, with .Values.config deep-merged on top.
+Without `config` the text is kept as written (comments included). The config reads the env vars
+the Deployment sets (docs/collector.md). The health_check extension must stay: the probes use it.
 */}}
 {{- define "prodtel-collector.config" -}}
-{{- $cfg := .Files.Get "files/config.yaml" | fromYaml }}
+{{- $text := .Values.pipeline | default (.Files.Get "files/config.yaml") }}
+{{- $cfg := fromYaml $text }}
 {{- if hasKey $cfg "Error" }}
-{{- fail (printf "files/config.yaml is not valid YAML: %s" (get $cfg "Error")) }}
+{{- fail (printf "the collector config (pipeline or files/config.yaml) is not valid YAML: %s" (get $cfg "Error")) }}
 {{- end }}
-{{- $pipelines := $cfg.service.pipelines }}
-{{- if .Values.clickhouse.enabled }}
-{{- $ch := dict
-    "endpoint" "${env:CLICKHOUSE_ENDPOINT}"
-    "username" "${env:CLICKHOUSE_USERNAME}"
-    "password" "${env:CLICKHOUSE_PASSWORD}"
-    "database" .Values.clickhouse.database
-    "logs_table_name" .Values.clickhouse.table
-    "create_schema" false
-    "sending_queue" (dict
-      "num_consumers" .Values.clickhouse.sendingQueue.numConsumers
-      "queue_size" .Values.clickhouse.sendingQueue.queueSize
-      "batch" (dict
-        "min_size" .Values.clickhouse.sendingQueue.batch.minSize
-        "flush_timeout" .Values.clickhouse.sendingQueue.batch.flushTimeout))
-    "retry_on_failure" (dict
-      "enabled" true
-      "initial_interval" .Values.clickhouse.retryOnFailure.initialInterval
-      "max_interval" .Values.clickhouse.retryOnFailure.maxInterval
-      "max_elapsed_time" .Values.clickhouse.retryOnFailure.maxElapsedTime) }}
-{{- include "prodtel-collector.swapExporter" (list $cfg "logs/analytics" "file/analytics" "clickhouse" $ch) }}
-{{- end }}
-{{- if include "prodtel-collector.sentryEnabled" . }}
-{{- $sentry := dict "dsn" "${env:SENTRY_DSN}" }}
-{{- include "prodtel-collector.swapExporter" (list $cfg "logs/errors" "file/errors" "sentry_events" $sentry) }}
-{{- end }}
+{{- if .Values.config }}
 {{- $cfg = mustMergeOverwrite $cfg (deepCopy .Values.config) }}
-{{- $hc := dig "extensions" "health_check" "endpoint" "" $cfg }}
-{{- if not (hasSuffix ":13133" (toString $hc)) }}
-{{- fail "config: the health_check extension must listen on :13133 (the liveness/readiness probes use it)" }}
+{{- $text = toYaml $cfg }}
+{{- end }}
+{{- $hc := toString (dig "extensions" "health_check" "endpoint" "" $cfg) }}
+{{- if not (or (hasSuffix ":13133" $hc) (hasPrefix "${env:PRODTEL_HEALTH_ENDPOINT" $hc)) }}
+{{- fail "config: the health_check extension must listen on :13133 or ${env:PRODTEL_HEALTH_ENDPOINT} (the liveness/readiness probes use it)" }}
 {{- end }}
 {{- if not (has "health_check" (dig "service" "extensions" (list) $cfg)) }}
 {{- fail "config: service.extensions must include health_check (the liveness/readiness probes use it)" }}
 {{- end }}
-{{- toYaml $cfg }}
+{{- range $name := list "logs/analytics" "logs/errors" }}
+{{- if not (hasKey (dig "service" "pipelines" (dict) $cfg) $name) }}
+{{- fail (printf "config: pipeline %q is missing (the chart selects its exporters with env vars)" $name) }}
+{{- end }}
+{{- end }}
+{{- $text }}
 {{- end }}
 
-{{/*
-In pipeline P, replace exporter OLD with NEW (configured as CFG) and drop OLD's config.
-Call with (list $cfg P OLD NEW CFG). Fails if files/config.yaml broke the contract.
-*/}}
-{{- define "prodtel-collector.swapExporter" -}}
-{{- $cfg := index . 0 }}
-{{- $name := index . 1 }}
-{{- $old := index . 2 }}
-{{- $new := index . 3 }}
-{{- $pipeline := index $cfg.service.pipelines $name }}
-{{- if or (not $pipeline) (not (has $old ($pipeline.exporters | default list))) }}
-{{- fail (printf "files/config.yaml: pipeline %q must export to %q (the chart swaps it for %q)" $name $old $new) }}
+{{/* Exporter lists for PRODTEL_ANALYTICS_EXPORTERS / PRODTEL_ERRORS_EXPORTERS. */}}
+{{- define "prodtel-collector.analyticsExporters" -}}
+{{- if .Values.clickhouse.enabled }}[clickhouse]{{ else }}[file/analytics]{{ end }}
 {{- end }}
-{{- $exporters := list }}
-{{- range $pipeline.exporters }}
-{{- $exporters = append $exporters (ternary $new . (eq . $old)) }}
-{{- end }}
-{{- $_ := set $pipeline "exporters" $exporters }}
-{{- $_ = unset $cfg.exporters $old }}
-{{- $_ = set $cfg.exporters $new (index . 4) }}
+{{- define "prodtel-collector.errorsExporters" -}}
+{{- if include "prodtel-collector.sentryEnabled" . }}[sentry_events]{{ else }}[file/errors]{{ end }}
 {{- end }}
