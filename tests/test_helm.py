@@ -38,7 +38,10 @@ OLDEST, NEWEST = kube_versions()
 VARIANTS: dict[str, tuple[list[Path], list[str]]] = {
     "default": ([], []),
     "production": ([PRODUCTION_VALUES], []),
-    "autoscaling": ([PRODUCTION_VALUES], ["--set autoscaling.enabled=true"]),
+    "autoscaling+metrics": (
+        [PRODUCTION_VALUES],
+        ["--set autoscaling.enabled=true", "--set metrics.enabled=true"],
+    ),
 }
 
 
@@ -187,6 +190,7 @@ def test_collector_probes_hit_the_health_check_extension(variant: tuple[str, Ren
     _, r = variant
     c = r.collector_container()
     ports = {p["name"]: p["containerPort"] for p in c["ports"]}
+    ports.pop("metrics", None)  # only with metrics.enabled (tested below)
     assert ports == {"otlp": 4317, "otlp-http": 4318, "health": 13133}
     for probe in ("livenessProbe", "readinessProbe"):
         assert c[probe]["httpGet"] == {"path": "/", "port": "health"}
@@ -519,6 +523,16 @@ def test_ingress_exposes_only_otlp_http_with_limits(production: Rendered) -> Non
     ]
     svc_ports = {p["name"]: p["port"] for p in production.one("Service")["spec"]["ports"]}
     assert svc_ports == {"otlp": 4317, "otlp-http": 4318}
+
+
+def test_metrics_are_served_to_the_cluster_only_when_enabled(default: Rendered) -> None:
+    assert plain_env(default.collector_container())["PRODTEL_METRICS_HOST"] == "127.0.0.1"
+    r = render(sets=["--set metrics.enabled=true"])
+    c = r.collector_container()
+    assert plain_env(c)["PRODTEL_METRICS_HOST"] == "0.0.0.0"
+    assert {"name": "metrics", "containerPort": 8888, "protocol": "TCP"} in c["ports"]
+    rules = r.one("NetworkPolicy")["spec"]["ingress"]
+    assert [[p["port"] for p in rule["ports"]] for rule in rules] == [[4317, 4318], [8888]]
 
 
 def _egress_ports(np: dict[str, Any]) -> list[list[int]]:
