@@ -13,7 +13,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, Protocol
 
-from prodtel.analytics.lock import FolderLock
+from prodtel.analytics.lock import FolderLock, LockBusy
 
 Row = dict[str, Any]
 Params = dict[str, Any]
@@ -39,8 +39,14 @@ class Chdb:
             from chdb.session import Session
 
             self.session: Any = Session(str(folder))  # type: ignore[no-untyped-call]
-        except BaseException:
+        except BaseException as e:
             self.lock.release()
+            if "Cannot lock file" in str(e) or "Error initializing EmbeddedServer" in str(e):
+                # A chDB process that does not use our lock (e.g. a notebook) has the folder.
+                raise LockBusy(
+                    f"{folder} is in use by another chDB process (chDB allows one process per"
+                    " folder); close it and retry"
+                ) from None
             raise
         self.execute("SET output_format_json_quote_64bit_integers = 0")
         self.execute("SET output_format_json_quote_denormals = 0")

@@ -152,6 +152,8 @@ def _report(args: argparse.Namespace) -> int:
     else:
         from prodtel.analytics.backend import Chdb
 
+        if not _db(args).is_dir():
+            raise FileNotFoundError(f"{_db(args)} does not exist: run `analytics ingest` first")
         backend = Chdb(_db(args), wait=args.wait)
     try:
         r = report.build(

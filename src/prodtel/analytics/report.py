@@ -51,6 +51,9 @@ def apps(backend: Backend) -> list[Row]:
 
 def resolve_app(backend: Backend, app: str | None) -> tuple[str, dt.date]:
     """The app to report on (the only one, if not given) and the day of its last record."""
+    exists = backend.rows("EXISTS TABLE otel_logs")
+    if not exists or not next(iter(exists[0].values())):
+        raise ReportError("no otel_logs table here (run `analytics ingest` first)")
     known = apps(backend)
     if not known:
         raise ReportError("no data: otel_logs is empty (run `analytics ingest` first)")
