@@ -41,14 +41,17 @@ ACCEPTED, REQUESTS, R429, R503, OTHER = range(5)
 BODIES_PER_CLIENT = 8
 
 
-def batch(n: int) -> list[tuple[int, int, str, dict[str, object], dict[str, object]]]:
-    """n records: mostly usage, 1% exceptions, 1% unknown events, some undeclared attributes."""
+def batch(
+    n: int, exc_every: int = 100
+) -> list[tuple[int, int, str, dict[str, object], dict[str, object]]]:
+    """n records: mostly usage, one exception (1.7 KB traceback) every `exc_every` records (0:
+    none), 1% unknown events, some undeclared attributes."""
     now = time.time_ns()
     recs: list[tuple[int, int, str, dict[str, object], dict[str, object]]] = []
     for i in range(n):
         uid = uuid.uuid4().hex
         ctx: dict[str, object] = {"is_ci": i % 2 == 0}
-        if i % 100 == 0:
+        if exc_every and i % exc_every == 0:
             attrs: dict[str, object] = {
                 "exception.type": "ValueError",
                 "exception.message": f"bad value {i} from bob@example.com",
@@ -74,11 +77,11 @@ def batch(n: int) -> list[tuple[int, int, str, dict[str, object], dict[str, obje
     return recs
 
 
-def expected_delivered(n: int) -> int:
-    return n - sum(1 for i in range(n) if i % 100 == 1)
+def expected_delivered(n: int, exc_every: int) -> int:
+    return sum(1 for r in batch(n, exc_every) if r[2] != "not_in_catalog")
 
 
-def client(port: int, size: int, deadline: float, counters: object) -> None:
+def client(port: int, size: int, exc_every: int, deadline: float, counters: object) -> None:
     resource = {
         "service.name": "loadgen",
         "service.version": "0.3.0",
@@ -95,7 +98,9 @@ def client(port: int, size: int, deadline: float, counters: object) -> None:
         "host.name": "dropped-by-the-collector",
     }
     enc = Encoder(resource)
-    bodies = [gzip.compress(enc.encode(batch(size)), 1) for _ in range(BODIES_PER_CLIENT)]
+    bodies = [
+        gzip.compress(enc.encode(batch(size, exc_every)), 1) for _ in range(BODIES_PER_CLIENT)
+    ]
     c: list[int] = counters  # type: ignore[assignment]
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
     headers = {"Content-Type": "application/x-protobuf", "Content-Encoding": "gzip"}
@@ -229,7 +234,10 @@ def run(pipeline: str, args: argparse.Namespace) -> dict[str, float]:
             start = time.monotonic() + 2.0  # clients encode their batches first
             deadline = start + args.seconds
             procs = [
-                ctx.Process(target=client, args=(col.http_port, args.batch, deadline, c))
+                ctx.Process(
+                    target=client,
+                    args=(col.http_port, args.batch, args.exc_every, deadline, c),
+                )
                 for c in counters
             ]
             for p in procs:
@@ -261,7 +269,7 @@ def run(pipeline: str, args: argparse.Namespace) -> dict[str, float]:
             cpu = cpu_seconds(pid) - cpu0
         tot = [sum(c[k] for c in counters) for k in range(5)]
         delivered = count_records(data, "analytics") + count_records(data, "errors")
-    per_batch = expected_delivered(args.batch) if pipeline == "full" else args.batch
+    per_batch = expected_delivered(args.batch, args.exc_every) if pipeline == "full" else args.batch
     expected = tot[ACCEPTED] // args.batch * per_batch
     mean = tot[ACCEPTED] / elapsed
     per_event = cpu / max(tot[ACCEPTED], 1) * 1e6
@@ -284,6 +292,12 @@ def main() -> int:
     ap.add_argument("--seconds", type=float, default=20.0)
     ap.add_argument("--batch", type=int, default=512, help="records per request")
     ap.add_argument("--memory-mib", type=int, default=512, help="the collector's memory budget")
+    ap.add_argument(
+        "--exc-every",
+        type=int,
+        default=100,
+        help="one exception record every N records (0: none); its traceback is 1.7 KB",
+    )
     ap.add_argument(
         "--pipeline",
         choices=["full", "bare", "both"],
