@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import sys
+import time
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -19,13 +20,26 @@ from typing import Any
 
 import pytest
 
+from prodtel import Attr, Catalog, Event
 from prodtel.analytics import report, synth
 from prodtel.analytics.backend import Chdb
 from prodtel.analytics.ingest import ingest
 from tests.support.collector import Collector
+from tests.support.net import free_port
 
 DAY = synth.NS_PER_DAY
 UTC = dt.UTC
+CATALOG = Catalog(
+    app="shopcli",
+    events=[
+        Event(
+            "usage_report",
+            "One per run.",
+            since="0.1.0",
+            attrs=[Attr("duration", float, "Run time in seconds.")],
+        ),
+    ],
+)
 
 
 @dataclass
@@ -394,21 +408,29 @@ def test_hand_worked_figures(tmp_path: Path) -> None:
 
 
 # -- the real path: SDK -> collector -> file exporter -> ingest -> report ------------------------
-def test_real_path_figures(collector: Collector, tmp_path: Path, monkeypatch: Any) -> None:
-    import prodtel
-    from prodtel import Attr, Catalog, Event
+@pytest.fixture
+def pipeline(tmp_path: Path) -> Iterator[Collector]:
+    """The real collector running the pipeline `prodtel collector-config` generates for the
+    test's catalog (filter, redaction, routing: exception records go to errors.jsonl)."""
+    from prodtel.collector import generate
 
-    catalog = Catalog(
-        app="shopcli",
-        events=[
-            Event(
-                "usage_report",
-                "One per run.",
-                since="0.1.0",
-                attrs=[Attr("duration", float, "Run time in seconds.")],
-            ),
-        ],
-    )
+    c = Collector(tmp_path / "collector", config=generate(CATALOG))
+    c.env = {
+        "PRODTEL_OTLP_HTTP_ENDPOINT": f"127.0.0.1:{c.http_port}",
+        "PRODTEL_OTLP_GRPC_ENDPOINT": f"127.0.0.1:{c.grpc_port}",
+        "PRODTEL_HEALTH_ENDPOINT": f"127.0.0.1:{c.health_port}",
+        "PRODTEL_METRICS_PORT": str(free_port()),
+        "PRODTEL_DATA_DIR": str(c.workdir / "data"),
+    }
+    with c:
+        yield c
+
+
+def test_real_path_figures(pipeline: Collector, tmp_path: Path, monkeypatch: Any) -> None:
+    import prodtel
+
+    catalog = CATALOG
+
     monkeypatch.setenv("SHOPCLI_TELEMETRY", "all")  # no first-run wait in a test
     day0 = dt.date(2026, 3, 1)
     t0 = int(dt.datetime.combine(day0, dt.time(), UTC).timestamp()) * 10**9
@@ -430,7 +452,7 @@ def test_real_path_figures(collector: Collector, tmp_path: Path, monkeypatch: An
         t = prodtel.init(
             catalog,
             version=version,
-            endpoint=collector.endpoint,
+            endpoint=pipeline.endpoint,
             config_dir=str(tmp_path / "cfg" / iid),
             installation_id=iid,
             clock=lambda tick=tick: next(tick),
@@ -461,8 +483,18 @@ def test_real_path_figures(collector: Collector, tmp_path: Path, monkeypatch: An
         prodtel.shutdown(5.0)
     monkeypatch.delenv("SHOPCLI_TELEMETRY")
 
-    raw = collector.wait_records(sent)
+    data = pipeline.workdir / "data"
+    deadline = time.monotonic() + 20
+    while True:
+        raw = [
+            x for f in ("analytics", "errors") for x in pipeline.log_records(data / f"{f}.jsonl")
+        ]
+        if len(raw) >= sent or time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
     assert len(raw) == sent
+    # The pipeline routed exception records away from analytics: both files are needed.
+    assert {x["event_name"] for x in pipeline.log_records(data / "errors.jsonl")} == {"exception"}
     recs = [
         R(int(x["record"]["timeUnixNano"]), x["resource"], x["event_name"], x["attributes"])
         for x in raw
@@ -470,9 +502,9 @@ def test_real_path_figures(collector: Collector, tmp_path: Path, monkeypatch: An
     assert {x.event for x in recs} >= {"command", "usage_report", "exception", "TelemetryDisabled"}
     # Ingest twice (a retry): same figures.
     with Chdb(tmp_path / "db") as db:
-        first = ingest(db, [collector.out_file])
-        assert first.inserted == sent
-        again = ingest(db, [collector.out_file])
+        first = ingest(db, [data])
+        assert first.inserted == sent and len(first.files) == 2
+        again = ingest(db, [data])
         assert again.inserted == 0
         got = report.build(db, app="shopcli", start=day0, end=day0 + dt.timedelta(days=10))
     check(

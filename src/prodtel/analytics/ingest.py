@@ -29,7 +29,7 @@ from prodtel.analytics.backend import Chdb
 
 STAGING = "prodtel_ingest_staging"
 STATE = "prodtel_ingest_files"
-LINE_WAIT = 64 * 1024 * 1024  # read the active file's tail in chunks of this many bytes
+CHUNK = 64 * 1024 * 1024  # read a file's new tail in chunks of this many bytes
 
 # One OTLP AnyValue, typed so one JSONExtract per line parses everything. Non-scalar values
 # come back as their raw JSON text.
@@ -102,6 +102,8 @@ FROM (
 ARRAY JOIN req.resourceLogs AS rl
 ARRAY JOIN rl.scopeLogs AS sl
 ARRAY JOIN sl.logRecords AS r
+-- pread: the default mmap would add the whole file to the process's resident memory
+SETTINGS storage_file_read_method = 'pread'
 """
 
 # New rows only: not already stored (same key in the batch's time window), once per key.
@@ -208,7 +210,7 @@ def _complete_lines(path: Path, offset: int) -> tuple[int, int]:
     lines, end, pos = 0, offset, offset
     with path.open("rb") as f:
         f.seek(offset)
-        while chunk := f.read(LINE_WAIT):
+        while chunk := f.read(CHUNK):
             n = chunk.count(b"\n")
             if n:
                 lines += n
