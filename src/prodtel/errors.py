@@ -79,8 +79,12 @@ def uninstall() -> None:
     """Restore the previous hooks and close the Sentry client (tests, re-configuration)."""
     global _t
     if "sys" in _previous:
-        sys.excepthook = _previous.pop("sys")
-        threading.excepthook = _previous.pop("threading")
+        # Put back what we chained onto, unless someone has hooked in after us since.
+        prev_sys, prev_thr = _previous.pop("sys"), _previous.pop("threading")
+        if sys.excepthook is _excepthook:
+            sys.excepthook = prev_sys
+        if threading.excepthook is _threading_hook:
+            threading.excepthook = prev_thr
         import atexit
 
         atexit.unregister(_at_exit)

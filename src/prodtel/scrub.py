@@ -25,8 +25,8 @@ if TYPE_CHECKING:
 # Order matters: credentials in URLs and tokens before emails and IPs.
 PATTERNS: list[tuple[str, str]] = [
     # URL userinfo, with or without a password (greedy up to the last '@' before the host).
-    (r"(?i)\b([a-z][a-z0-9+.-]*://)[^\s/@<>\"']+:[^\s/<>\"']*@", r"\1<credentials>@"),
-    (r"(?i)\b([a-z][a-z0-9+.-]*://)[^\s/:@<>\"']+@", r"\1<credentials>@"),
+    (r"(?i)\b([a-z][a-z0-9+.-]{0,30}://)[^\s/@<>\"']+:[^\s/<>\"']*@", r"\1<credentials>@"),
+    (r"(?i)\b([a-z][a-z0-9+.-]{0,30}://)[^\s/:@<>\"']+@", r"\1<credentials>@"),
     (r"\beyJ[A-Za-z0-9_-]{5,}\.eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}", "<jwt>"),
     (r"(?i)\b(bearer|token|basic)\s+[A-Za-z0-9._~+/=-]{12,}", r"\1 <token>"),
     (r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b", "<aws-key>"),
@@ -41,7 +41,7 @@ PATTERNS: list[tuple[str, str]] = [
     (r"\bpypi-[A-Za-z0-9_-]{50,}\b", "<api-key>"),
     # key=value / "key": "value" where the key names a secret.
     (
-        r"(?i)\b([\w-]*(?:api[_-]?key|apikey|access[_-]?key|access[_-]?token|auth[_-]?token"
+        r"(?i)\b([\w-]{0,40}?(?:api[_-]?key|apikey|access[_-]?key|access[_-]?token|auth[_-]?token"
         r"|refresh[_-]?token|client[_-]?secret|secret|password|passwd|pwd|token|credentials?)"
         r"[\"']?\s*[:=]\s*[\"']?)[^\s\"',;&<>]+",
         r"\1<redacted>",
@@ -50,7 +50,7 @@ PATTERNS: list[tuple[str, str]] = [
         r"(?i)-----BEGIN [A-Z ]*PRIVATE KEY-----.*?(?:-----END [A-Z ]*PRIVATE KEY-----|$)",
         "<private-key>",
     ),
-    (r"\b[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}\b", "<email>"),
+    (r"\b[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9.-]{1,255}\.[A-Za-z]{2,}\b", "<email>"),
     (
         r"(?<![\w.])(?:(?:25[0-5]|2[0-4]\d|1?\d?\d)\.){3}(?:25[0-5]|2[0-4]\d|1?\d?\d)(?![\w.])",
         "<ip>",
@@ -68,9 +68,11 @@ HOME_PATTERNS: list[tuple[str, str]] = [
     (r"(?i)\b[a-z]:(?:\\+|/)(?:Users|Documents and Settings)(?:\\+|/)[^\\/\s\"':]+", "~"),
     (r"(?:/home|/Users|/var/home)/[^/\s\"':]+", "~"),
 ]
-SITE_PACKAGES = r"[^\s\"'(]*[/\\](?:site|dist)-packages[/\\]+"
+# Starts only where a path can start, so a long run of other text is scanned once, not n times.
+SITE_PACKAGES = r"(?<![^\s\"'(=,;])[^\s\"'(=,;]*[/\\](?:site|dist)-packages[/\\]+"
 # IPv6 candidates (hex, colons, maybe an embedded IPv4 and a zone); validated before replacing.
-IPV6_CANDIDATE = r"(?<![\w:.])[0-9A-Fa-f:]*:[0-9A-Fa-f:.]*[0-9A-Fa-f](?:%[\w.-]+)?(?![\w:])"
+# Possessive and bounded (an address is at most 45 characters): linear on any input.
+IPV6_CANDIDATE = r"(?<![\w:.%])[0-9A-Fa-f:.]{2,45}+(?:%[\w.-]{1,32}+)?(?![\w:.%])"
 # Account names that say nothing about a person: never rewritten (else "root cause" breaks).
 GENERIC_USERS = frozenset(
     {"root", "admin", "administrator", "user", "runner", "ubuntu", "debian", "ec2-user",
@@ -84,12 +86,17 @@ def _ipv6(m: re.Match[str]) -> str:
     import ipaddress
 
     text = m.group(0)
+    addr, zone, _ = text.partition("%")
+    core = addr.rstrip(".")  # the full stop of a sentence is not part of the address
+    if ":" not in core:
+        return text
     try:
-        ipaddress.IPv6Address(text.split("%", 1)[0])
+        ipaddress.IPv6Address(core)
     except ValueError:
         return text
-    groups = [g for g in re.split(r"[:.]", text.split("%", 1)[0]) if g]
-    return "<ip>" if len(groups) >= 2 else text
+    if len([g for g in re.split(r"[:.]", core) if g]) < 2:
+        return text
+    return "<ip>" + ("" if zone else addr[len(core) :])
 
 
 def machine_values() -> dict[str, str]:
