@@ -90,11 +90,13 @@ ENV = {
     "CLICKHOUSE_PASSWORD": "",
     "CLICKHOUSE_DATABASE": "default",
     "CLICKHOUSE_LOGS_TABLE": "otel_logs",
-    # Only read when errors go to sentry_events; `validate` needs a well-formed DSN even then.
-    # The placeholder points at a closed loopback port and names the missing variable.
+    # Only used when errors go to sentry_events, but `validate` checks every defined exporter,
+    # so the default must parse: it names the missing variable and points at a closed port.
     "SENTRY_DSN": "http://SENTRY_DSN-not-set@127.0.0.1:9/0",
 }
-MAX_REQUEST_MIB = 4  # per OTLP request, after decompression; the SDK's batches stay well below
+# Per OTLP request, after decompression. The SDK's usage batches (<= 4096 records of a few hundred
+# bytes) stay well below; see docs/collector.md for batches of large exception records.
+MAX_REQUEST_MIB = 4
 
 
 def env(name: str) -> str:
