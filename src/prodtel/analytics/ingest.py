@@ -19,7 +19,8 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -259,20 +260,23 @@ def ingest_file(db: Chdb, path: Path, on_progress: Progress | None = None) -> Fi
         return res
     res.lines = new_lines
     size = max(1, path.stat().st_size)
-    if on_progress is not None:
-        db.set_progress(lambda p: on_progress(path.name, min(1.0, p["read_bytes"] / size)))
-    try:
-        db.execute(f"TRUNCATE TABLE {STAGING}")
+
+    def report(start: float, share: float, done: int, total: int) -> None:
+        if on_progress is not None:
+            on_progress(path.name, start + share * min(1.0, done / max(1, total)))
+
+    # Progress: parsing (bytes of the file read) is the first 60%, the merge (staged rows
+    # read) the rest.
+    db.execute(f"TRUNCATE TABLE {STAGING}")
+    with _progress(db, on_progress, lambda p: report(0.0, 0.6, p["read_bytes"], size)):
         db.execute(
             PARSE.replace("{path_literal}", _literal(str(path.resolve()))),
             {"first": done_lines, "stop": done_lines + new_lines},
         )
-    finally:
-        if on_progress is not None:
-            db.set_progress(None)
     res.records = db.rows(f"SELECT count() AS n FROM {STAGING}")[0]["n"]
     before = _count(db)
-    db.execute(MERGE)
+    with _progress(db, on_progress, lambda p: report(0.6, 0.4, p["read_rows"], res.records)):
+        db.execute(MERGE)
     res.inserted = _count(db) - before
     db.execute(f"TRUNCATE TABLE {STAGING}")
     db.execute(
@@ -283,6 +287,21 @@ def ingest_file(db: Chdb, path: Path, on_progress: Progress | None = None) -> Fi
     if on_progress is not None:
         on_progress(path.name, 1.0)
     return res
+
+
+@contextmanager
+def _progress(
+    db: Chdb, on: Progress | None, callback: Callable[[dict[str, Any]], None]
+) -> Iterator[None]:
+    """chDB's progress callback, while a statement runs, if anyone listens."""
+    if on is None:
+        yield
+        return
+    db.set_progress(callback)
+    try:
+        yield
+    finally:
+        db.set_progress(None)
 
 
 def _count(db: Chdb) -> int:
