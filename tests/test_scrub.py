@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -146,3 +149,35 @@ def test_scrubbing_twice_changes_nothing_more(text: str) -> None:
     # exception records are scrubbed before the cut and again in the pipeline
     once = S(text)
     assert S(once) == once
+
+
+def test_configure_reaches_the_apps_events_and_crash_reports(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import prodtel
+    from prodtel import Attr, Catalog, Event, errors
+    from prodtel.testing import capture
+
+    monkeypatch.setattr(scrub, "_extra", [])
+    monkeypatch.setattr(scrub, "_callback", [])
+    with pytest.raises(re.error):
+        scrub.configure(extra=[("(unclosed", "x")])
+    scrub.configure(
+        extra=[(r"ACME-\d+", "<ticket>")], callback=lambda s: s.replace("Nightjar", "<project>")
+    )
+    cat = Catalog("cfgapp", [Event("note", "Text.", attrs=[Attr("text", str, "Text.")])])
+    monkeypatch.setenv("CFGAPP_TELEMETRY", "all")
+    with capture() as sent:
+        prodtel.init(cat, "1.0", config_dir=str(tmp_path))
+        try:
+            prodtel.track("note", text="ACME-42 in Nightjar")
+            try:
+                raise ValueError("ACME-7 failed for Nightjar")
+            except ValueError:
+                prodtel.capture_exception()
+            assert sent.assert_event("note").attrs["text"] == "<ticket> in <project>"
+            rec = sent.assert_event("exception")
+            assert rec.attrs["exception.message"] == "<ticket> failed for <project>"
+        finally:
+            errors.uninstall()
+            prodtel.shutdown(0)

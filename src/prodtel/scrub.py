@@ -6,7 +6,8 @@ stack traces, Sentry events.
     # -> 'open ~/x.txt failed for <email>'
 
 Extend with `Scrubber(extra=[(r"ACME-\\d+", "<ticket>")], callback=fn)`: extra patterns run
-after the built-in ones, the callback last, on the already scrubbed text.
+after the built-in ones, the callback last, on the already scrubbed text. `configure()` does the
+same for every scrubber built afterwards, the one `prodtel.init()` builds included.
 """
 
 from __future__ import annotations
@@ -80,6 +81,26 @@ GENERIC_USERS = frozenset(
 )  # fmt: skip
 
 
+# The app's own rules, added by configure() to every Scrubber built afterwards.
+_extra: list[tuple[str, str]] = []
+_callback: list[Callable[[str], str]] = []
+
+
+def configure(
+    extra: Iterable[tuple[str, str]] = (), callback: Callable[[str], str] | None = None
+) -> None:
+    """Add the app's own rules to every scrubber built from now on, the one `prodtel.init()`
+    builds for its events and crash reports included: `extra` (regex, replacement) pairs run
+    after the built-in patterns, `callback` runs last on the scrubbed text. Call it before
+    `prodtel.init()`. A callback that raises drops the record or crash report (fail closed)."""
+    pairs = list(extra)
+    for pattern, _ in pairs:
+        re.compile(pattern)  # a bad pattern fails here, in the app's code, not on the worker
+    _extra.extend(pairs)
+    if callback is not None:
+        _callback[:] = [callback]
+
+
 def _ipv6(m: re.Match[str]) -> str:
     """Replace a valid IPv6 address that carries at least two groups of bits (so `x[::2]` in a
     source line stays as it is)."""
@@ -139,7 +160,8 @@ class Scrubber:
     ) -> None:
         vals = machine_values() if values is None else values
         self.values = vals
-        self.callback = callback
+        self.callback = callback or (_callback[0] if _callback else None)
+        extra = (*_extra, *extra)
         steps: list[tuple[re.Pattern[str], Replacement]] = []
         homes = sorted({v for k, v in vals.items() if k.startswith("home")}, key=len, reverse=True)
         steps += [(re.compile(re.escape(h) + r"(?=$|[/\\\s\"':])"), "~") for h in homes]
