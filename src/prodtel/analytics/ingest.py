@@ -265,17 +265,17 @@ def ingest_file(db: Chdb, path: Path, on_progress: Progress | None = None) -> Fi
         if on_progress is not None:
             on_progress(path.name, start + share * min(1.0, done / max(1, total)))
 
-    # Progress: parsing (bytes of the file read) is the first 60%, the merge (staged rows
-    # read) the rest.
+    # Progress: parsing (bytes of the file read) is the first half, the merge into otel_logs
+    # (rows written) the second; they take about as long.
     db.execute(f"TRUNCATE TABLE {STAGING}")
-    with _progress(db, on_progress, lambda p: report(0.0, 0.6, p["read_bytes"], size)):
+    with _progress(db, on_progress, lambda p: report(0.0, 0.5, p["read_bytes"], size)):
         db.execute(
             PARSE.replace("{path_literal}", _literal(str(path.resolve()))),
             {"first": done_lines, "stop": done_lines + new_lines},
         )
     res.records = db.rows(f"SELECT count() AS n FROM {STAGING}")[0]["n"]
     before = _count(db)
-    with _progress(db, on_progress, lambda p: report(0.6, 0.4, p["read_rows"], res.records)):
+    with _progress(db, on_progress, lambda p: report(0.5, 0.5, p["written_rows"], res.records)):
         db.execute(MERGE)
     res.inserted = _count(db) - before
     db.execute(f"TRUNCATE TABLE {STAGING}")
