@@ -245,3 +245,20 @@ def test_clickhouse_and_chdb_reports_are_equal(ingested: Path, tmp_path: Path) -
     over_http, embedded = json.loads(r.stdout), json.loads(e.stdout)
     assert over_http.pop("backend") == "clickhouse" and embedded.pop("backend") == "chdb"
     assert over_http == embedded
+
+
+def test_a_range_without_data_still_reports(ingested: Path) -> None:
+    page = ingested / "empty.html"
+    r = analytics(
+        "report", "--db", str(ingested / "db"), "--since", "2020-01-01", "--until", "2020-01-03",
+        "--json", "--html", str(page),
+    )  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    rep = json.loads(r.stdout)
+    assert rep["summary"]["events"] == 0
+    # Rates stay floats (0.0, 1.0), as a ClickHouse server returns them.
+    assert rep["summary"]["opt_out_rate"] == 0.0 and type(rep["summary"]["opt_out_rate"]) is float
+    assert type(rep["summary"]["crash_free_sessions"]) is float
+    assert [x["dau"] for x in rep["active"]] == [0, 0, 0]
+    assert rep["commands"] == {"all": None, "groups": []}
+    assert page.read_text().count("<svg") == 4

@@ -63,8 +63,14 @@ class Chdb:
         text = res.bytes()
         if not text:
             return []
-        data: list[Row] = json.loads(text)["data"]
-        return [{k: plain(v) for k, v in r.items()} for r in data]
+        doc = json.loads(text)
+        data: list[Row] = doc["data"]
+        # JSON prints a whole Float64 as `0`; keep it a float, as clickhouse-connect does.
+        floats = {m["name"] for m in doc["meta"] if "Float" in m["type"]}
+        return [
+            {k: plain(float(v) if k in floats and isinstance(v, int) else v) for k, v in r.items()}
+            for r in data
+        ]
 
     def close(self) -> None:
         try:
