@@ -49,6 +49,7 @@ _t: Telemetry | None = None
 _sentry: Any = None  # the sentry-sdk client we configured, or None
 _previous: dict[str, Any] = {}  # hooks we chained onto, restored by uninstall()
 _started_at = time.time()
+_exit_deadline: float | None = None  # set by a crash flush: the exit shares its budget
 _watched: weakref.WeakSet[Any] = weakref.WeakSet()  # loops watch_loop() has hooked
 
 
@@ -77,7 +78,7 @@ def install(t: Telemetry) -> None:
 
 def uninstall() -> None:
     """Restore the previous hooks and close the Sentry client (tests, re-configuration)."""
-    global _t
+    global _t, _exit_deadline
     if "sys" in _previous:
         # Put back what we chained onto, unless someone has hooked in after us since.
         prev_sys, prev_thr = _previous.pop("sys"), _previous.pop("threading")
@@ -90,6 +91,7 @@ def uninstall() -> None:
         atexit.unregister(_at_exit)
     _stop_sentry(0.0)
     _t = None
+    _exit_deadline = None
 
 
 def capture(t: Telemetry, error: BaseException | None, handled: bool) -> None:
@@ -249,8 +251,11 @@ def _threading_hook(args: threading.ExceptHookArgs) -> None:
 
 
 def _flush_all(t: Telemetry, timeout: float) -> None:
-    """Flush the OTLP exporter and Sentry side by side, within one budget."""
+    """Flush the OTLP exporter and Sentry side by side, within one budget. The exit that
+    follows a crash gets only what is left of it (see `_at_exit`)."""
+    global _exit_deadline
     deadline = time.monotonic() + timeout
+    _exit_deadline = deadline
     client = _sentry
     th = None
     if client is not None:
@@ -264,22 +269,24 @@ def _flush_all(t: Telemetry, timeout: float) -> None:
 
 
 def _at_exit() -> None:
-    """Close Sentry in parallel with prodtel's own shutdown, so the exit budget holds for both.
-    (sentry-sdk's AtexitIntegration, with its 2 s wait and "Press Ctrl-C" message, is off.)"""
+    """One exit budget for everything: close Sentry in parallel with prodtel's own shutdown,
+    and after a crash give both only what the crash flush left of the budget. (sentry-sdk's
+    AtexitIntegration, with its 2 s wait and "Press Ctrl-C" message, is off.)"""
     t = _t
-    if _sentry is None or t is None:
-        return
-    budget = t.settings.exit_timeout
-    deadline = time.monotonic() + budget
-    th = threading.Thread(target=_stop_sentry, args=(budget,), daemon=True)
+    if t is None or (_sentry is None and _exit_deadline is None):
+        return  # nothing of ours to bound: prodtel's own atexit hook does the rest
+    now = time.monotonic()
+    deadline = _exit_deadline if _exit_deadline is not None else now + t.settings.exit_timeout
+    left = max(0.0, deadline - now)
+    th = threading.Thread(target=_stop_sentry, args=(left,), daemon=True)
     th.start()
     try:
         import prodtel
 
         if prodtel.current() is t:
-            prodtel.shutdown()  # runs once more from init()'s atexit hook: then a no-op
+            prodtel.shutdown(left)  # runs once more from init()'s atexit hook: then a no-op
         else:
-            t.shutdown()
+            t.shutdown(left)
     finally:
         th.join(max(0.0, deadline - time.monotonic()))
 
