@@ -271,3 +271,21 @@ def test_sentry_dsn_without_sentry_sdk_is_a_status_problem(
     assert "sentry-sdk is not installed" in problem and "prodtel[sentry]" in problem
     assert "key@" not in problem
     assert errors._sentry is None
+
+
+def test_after_a_crash_flush_the_exit_gets_only_what_is_left_of_the_budget(
+    start: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    start("crash", exit_timeout=0.2)
+    calls: list[float | None] = []
+    monkeypatch.setattr(prodtel, "shutdown", lambda timeout=None: calls.append(timeout))
+    errors._at_exit()
+    assert calls == []  # no crash, no Sentry: prodtel's own atexit hook does the exit alone
+    excepthook_once(raised(boom, 0), [])  # the crash flush spends (part of) the budget
+    assert errors._exit_deadline is not None
+    errors._at_exit()
+    (left,) = calls
+    assert left is not None and 0.0 <= left <= 0.2
+    monkeypatch.setattr(errors, "_exit_deadline", 0.0)  # budget long spent
+    errors._at_exit()
+    assert calls[-1] == 0.0
