@@ -288,3 +288,57 @@ def test_import_prodtel_loads_no_analytics_dependency() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_real_rotation_by_the_file_exporter(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The collector's own rotation (1 MB files): every record once, whatever file it is in."""
+    import prodtel
+    from prodtel import Attr, Catalog, Event
+    from tests.support.collector import FILE_CONFIG, Collector
+
+    config = FILE_CONFIG.replace(
+        'file: {path: "${env:OUT_FILE}", flush_interval: 100ms}',
+        'file: {path: "${env:OUT_FILE}", flush_interval: 100ms, rotation: {max_megabytes: 1}}',
+    )
+    assert config != FILE_CONFIG
+    catalog = Catalog(
+        app="rotator",
+        events=[Event("tick", "A tick.", since="0.1.0", attrs=[Attr("n", int, "Counter.")])],
+    )
+    monkeypatch.setenv("ROTATOR_TELEMETRY", "all")
+    sent = 6000
+    with Collector(tmp_path / "collector", config=config) as c:
+        prodtel.init(catalog, version="1.0.0", endpoint=c.endpoint,
+                     config_dir=str(tmp_path / "cfg"), exit_timeout=10.0)  # fmt: skip
+        half = sent // 2
+        with Chdb(tmp_path / "db") as d:
+            for n in range(half):
+                prodtel.track("tick", n=n)
+            assert prodtel.flush(20)
+            time.sleep(0.5)  # the exporter's flush interval
+            first = ingest(d, [c.out_file])  # while the collector keeps writing
+            for n in range(half, sent):
+                prodtel.track("tick", n=n)
+            prodtel.shutdown(20)
+            deadline = time.monotonic() + 20
+            while time.monotonic() < deadline:
+                files = expand([c.out_file])
+                if sum(len(list(c.log_records(f))) for f in files) >= sent:
+                    break
+                time.sleep(0.2)
+            assert len(files) >= 2, files  # it really rotated
+            second = ingest(d, [c.out_file])
+            again = ingest(d, [c.out_file])
+            rows = d.rows(
+                "SELECT count() AS n, uniqExact(LogAttributes['n']) AS u FROM otel_logs"
+                " WHERE EventName = 'tick'"
+            )
+    # The first ingest read the then-active file, which the exporter renamed later on.
+    assert [f.path.name for f in first.files] == ["out.jsonl"] and first.inserted > 0
+    # Then only what came after was read, from the renamed file and the new one: no record was
+    # read twice (the uid dedup had nothing to do).
+    assert second.records == second.inserted == sent - first.records
+    assert again.inserted == 0 and all(f.skipped == "already ingested" for f in again.files)
+    assert rows == [{"n": sent, "u": sent}]
