@@ -262,3 +262,19 @@ def test_a_range_without_data_still_reports(ingested: Path) -> None:
     assert [x["dau"] for x in rep["active"]] == [0, 0, 0]
     assert rep["commands"] == {"all": None, "groups": []}
     assert page.read_text().count("<svg") == 4
+
+
+def test_adoption_chart_keeps_the_most_used_versions() -> None:
+    from prodtel.analytics.html import _adoption_series
+
+    days = ["2026-01-01", "2026-01-02"]
+    rows = [
+        {"day": d, "version": f"1.{i}.0", "installations": i + 1}
+        for d in days
+        for i in range(10)  # 1.9.0 is the most used, 1.0.0 the least
+    ]
+    series = _adoption_series(rows, days)
+    names = [s[0] for s in series]
+    assert names == [f"1.{i}.0" for i in range(3, 10)] + ["other"]
+    assert dict((s[0], list(s[1])) for s in series)["other"] == [1 + 2 + 3, 1 + 2 + 3]
+    assert series[-1][2] == "#9ca3af"

@@ -9,6 +9,8 @@ from typing import Any
 from prodtel.analytics import charts
 from prodtel.analytics.display import arch_name, num, os_name, pct, version_key
 
+MAX_VERSIONS = 7
+OTHER = "other"
 CSS = """
 body{font:14px/1.45 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:24px auto;
 max-width:1200px;color:#111827;background:#fff}
@@ -30,6 +32,28 @@ def _table(head: list[str], rows: list[list[str]]) -> str:
     return f"<table><thead><tr>{th}</tr></thead><tbody>{body}</tbody></table>"
 
 
+def _adoption_series(rows: list[dict[str, Any]], days: list[str]) -> list[charts.Series]:
+    """One series per version, oldest at the bottom; past MAX_VERSIONS the least used are
+    summed as "other" so colours and the legend stay readable."""
+    use: dict[str, int] = {}
+    for x in rows:
+        use[x["version"]] = use.get(x["version"], 0) + x["installations"]
+    kept = sorted(use, key=lambda v: -use[v])[:MAX_VERSIONS]
+    per: dict[tuple[str, str], int] = {}
+    for x in rows:
+        v = x["version"] if x["version"] in kept else OTHER
+        per[(x["day"], v)] = per.get((x["day"], v), 0) + x["installations"]
+    order = sorted(kept, key=version_key) + ([OTHER] if len(use) > len(kept) else [])
+    return [
+        (
+            v or "(none)",
+            [per.get((d, v), 0) for d in days],
+            "#9ca3af" if v == OTHER else charts.PALETTE[i % len(charts.PALETTE)],
+        )
+        for i, v in enumerate(order)
+    ]
+
+
 def render(r: dict[str, Any]) -> str:
     s = r["summary"]
     days = [a["day"] for a in r["active"]]
@@ -45,15 +69,10 @@ def render(r: dict[str, Any]) -> str:
             ("new", [new.get(d, 0) for d in days], charts.PALETTE[3]),
         ],
     )
-    versions = sorted({x["version"] for x in r["version_adoption"]}, key=version_key)
-    per = {(x["day"], x["version"]): x["installations"] for x in r["version_adoption"]}
     adoption = charts.stacked_bars(
         "Version adoption: daily active installations by version",
         labels,
-        [
-            (v or "(none)", [per.get((d, v), 0) for d in days], charts.PALETTE[i % 8])
-            for i, v in enumerate(versions)
-        ],
+        _adoption_series(r["version_adoption"], days),
     )
     total = s.get("installations") or 0
     split = charts.hbars(
