@@ -278,3 +278,18 @@ def test_adoption_chart_keeps_the_most_used_versions() -> None:
     assert names == [f"1.{i}.0" for i in range(3, 10)] + ["other"]
     assert dict((s[0], list(s[1])) for s in series)["other"] == [1 + 2 + 3, 1 + 2 + 3]
     assert series[-1][2] == "#9ca3af"
+
+
+def test_ingest_points_at_a_left_out_errors_file(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    data.mkdir()
+    sessions = list(synth.sessions(installations=5, days=2, seed=2))
+    synth.write_jsonl([[x for x in s if x.event != "exception"] for s in sessions],
+                      data / "analytics.jsonl")  # fmt: skip
+    synth.write_jsonl([[x for x in s if x.event == "exception"] or [] for s in sessions],
+                      data / "errors.jsonl")  # fmt: skip
+    r = analytics("ingest", str(data / "analytics.jsonl"), "--db", str(tmp_path / "db"))
+    assert r.returncode == 0, r.stderr
+    assert f"note: {data / 'errors.jsonl'} holds the exception records" in r.stderr
+    r = analytics("ingest", str(data), "--db", str(tmp_path / "db"))
+    assert r.returncode == 0 and "note:" not in r.stderr

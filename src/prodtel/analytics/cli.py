@@ -116,7 +116,24 @@ def _ingest(args: argparse.Namespace) -> int:
             f"ingested {d['inserted']:,} new records from {len(d['files'])} file(s) into "
             f"{_db(args)} in {d['seconds']:.2f}s ({d['duplicates']:,} duplicates skipped)"
         )
+        for missed in _errors_files_left_out([f.path for f in result.files]):
+            print(
+                f"note: {missed} holds the exception records (the collector routes them there);"
+                " ingest it too for crash figures",
+                file=sys.stderr,
+            )
     return 0
+
+
+def _errors_files_left_out(read: list[Path]) -> list[Path]:
+    """The collector's errors.jsonl next to an ingested file, when it was not ingested."""
+    dirs = {p.parent.resolve() for p in read}
+    done = {p.resolve() for p in read}
+    return sorted(
+        d / "errors.jsonl"
+        for d in dirs
+        if (d / "errors.jsonl").exists() and (d / "errors.jsonl").resolve() not in done
+    )
 
 
 def _with_progress(err: Any, db: Any, paths: list[Path]) -> Any:
