@@ -215,6 +215,83 @@ def section_per_event(ctx: dict[str, str], repeats: int, n: int) -> None:
     CHART["per-event (ns)"] = dict(results)
 
 
+def section_exit(ctx: dict[str, str], repeats: int) -> None:
+    emit("## Exit with 10 events pending (median ms from the end of the program's work to exit)")
+    emit(
+        f"{repeats} runs each. 'up' = the real collector (peers: a loopback server answering 200);"
+        " 'refused' = nothing listens; 'blackhole' = accepts and never answers.\n"
+    )
+    from tests.support.sockets import Listener, refused_url
+
+    hole = Listener(blackhole=True)
+    targets = {"up": None, "refused": refused_url(), "blackhole": hole.url}
+    work = Path(tempfile.mkdtemp())
+    seen(work)
+    sdks = ["prodtel", "otel", "posthog", "segment", "sentry"]
+    table: dict[str, dict[str, float]] = {}
+    for sdk in sdks:
+        for mode, url in targets.items():
+            up = ctx["collector"] if sdk in ("prodtel", "otel") else ctx["null"]
+            env = base_env(work, BENCH_ENDPOINT=url or up)
+            vals = []
+            for i in range(repeats):
+                progress(f"exit: {sdk} / {mode} ({i + 1}/{repeats})")
+                p = subprocess.Popen(
+                    [PY, str(SCEN / "exit_latency.py"), sdk],
+                    env=env,
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.DEVNULL,
+                    text=True,
+                )
+                assert p.stdout is not None
+                line = p.stdout.readline()
+                p.wait(timeout=120)
+                ended = time.time()
+                vals.append((ended - float(line.split()[1])) * 1000)
+            table.setdefault(sdk, {})[mode] = statistics.median(vals)
+    hole.close()
+    emit("| SDK | up | refused | blackhole |")
+    emit("|---|---:|---:|---:|")
+    for sdk, row in table.items():
+        emit(f"| {sdk} | " + " | ".join(f"{row[m]:,.0f}" for m in targets) + " |")
+    emit(
+        "\nprodtel's exit writes what is queued to the outbox, tries one send within "
+        "PRODTEL_EXIT_TIMEOUT, and leaves the rest to a detached uploader.\n"
+    )
+    CHART["exit ms (blackhole)"] = {k: v["blackhole"] for k, v in table.items()}
+
+
+def section_burst(ctx: dict[str, str], n: int) -> None:
+    emit(f"## Burst: {n:,} events as fast as possible, delivered to the collector")
+    emit(
+        "delivered/s = events the collector acknowledged / wall time from the first event "
+        "until the last ack. One run each.\n"
+    )
+    work = Path(tempfile.mkdtemp())
+    seen(work)
+    rows = {}
+    for sdk in ("prodtel", "otel"):
+        progress(f"burst: {sdk}, {n:,} events")
+        p = subprocess.run(
+            [PY, str(SCEN / "burst.py"), sdk, str(n)],
+            stdout=subprocess.PIPE,
+            env=base_env(work, BENCH_ENDPOINT=ctx["collector"]),
+            text=True,
+            timeout=3600,
+        )
+        rows[sdk] = json.loads(p.stdout.strip().splitlines()[-1])
+    emit("| SDK | delivered | dropped | seconds | delivered/s | vs raw OTel | peak RSS MB |")
+    emit("|---|---:|---:|---:|---:|---:|---:|")
+    base = rows["otel"]["delivered_per_s"] or 1
+    for sdk, r in rows.items():
+        emit(
+            f"| {sdk} | {r['delivered']:,} | {r['dropped']:,} | {r['seconds']:.1f} | "
+            f"{r['delivered_per_s']:,.0f} | {r['delivered_per_s'] / base:.2f} | "
+            f"{r['peak_rss_mb']:.0f} |"
+        )
+    emit()
+
+
 CHART: dict[str, dict[str, float]] = {}
 SECTIONS: dict[str, Callable[[dict[str, str]], None]] = {
     "startup": lambda ctx: section_startup(ctx, repeats=int(os.environ.get("BENCH_REPEATS", 11))),
@@ -223,6 +300,8 @@ SECTIONS: dict[str, Callable[[dict[str, str]], None]] = {
         repeats=int(os.environ.get("BENCH_EVENT_REPEATS", 3)),
         n=int(os.environ.get("BENCH_EVENTS", 20000)),
     ),
+    "exit": lambda ctx: section_exit(ctx, repeats=int(os.environ.get("BENCH_EXIT_REPEATS", 5))),
+    "burst": lambda ctx: section_burst(ctx, n=int(os.environ.get("BENCH_BURST", 1_000_000))),
 }
 
 

@@ -200,7 +200,7 @@ def test_kill_9_during_outbox_writes_leaves_it_readable(tmp_path: Path) -> None:
         if pid == 0:
             box = Outbox(str(state), max_records=5000)
             while True:
-                box.put([(body, 10, 1, 2)] * rng.randint(1, 5), {"sent": 1})
+                box.put([(body, 10, 4000, 1, 2)] * rng.randint(1, 5), {"sent": 1})
         time.sleep(rng.uniform(0, 0.02))
         os.kill(pid, signal.SIGKILL)
         os.waitpid(pid, 0)
@@ -212,3 +212,41 @@ def test_kill_9_during_outbox_writes_leaves_it_readable(tmp_path: Path) -> None:
     box = Outbox(str(state), max_records=5000)
     assert 0 < box.pending() <= 5000
     assert box.counters()["dropped_overflow"] > 0  # the cap held, and counted what it dropped
+
+
+BIG = Catalog(
+    "deliv",
+    [
+        Event(
+            "tick",
+            "A tick.",
+            attrs=[Attr("seq", int, "Sequence."), Attr("blob", str, "Big.", max_length=40_000)],
+        )
+    ],
+)
+LIMITED = """
+receivers:
+  otlp:
+    protocols:
+      http: {endpoint: "127.0.0.1:${env:HTTP_PORT}", max_request_body_size: 4194304}
+exporters:
+  file: {path: "${env:OUT_FILE}", flush_interval: 100ms}
+extensions:
+  health_check: {endpoint: "127.0.0.1:${env:HEALTH_PORT}"}
+service:
+  extensions: [health_check]
+  telemetry: {metrics: {level: none}}
+  pipelines:
+    logs: {receivers: [otlp], exporters: [file]}
+"""
+
+
+def test_requests_stay_under_the_collectors_size_limit(tmp_path: Path, telemetry_env: Path) -> None:
+    with Collector(tmp_path / "c", config=LIMITED) as c:
+        t = prodtel.init(BIG, "1.0", endpoint=c.endpoint, config_dir=str(telemetry_env))
+        blob = "".join(random.Random(1).choices("abcdefghij", k=32_000))  # ~32 KB, like a trace
+        for i in range(600):  # ~19 MB in all
+            prodtel.track("tick", seq=i, blob=blob)
+        assert prodtel.flush(60)
+        assert seqs(c.wait_records(600, timeout=30)) == list(range(600))
+        assert "dropped_rejected" not in t.stats

@@ -13,7 +13,7 @@
 | debug        | PRODTEL_DEBUG=1 (print records on stderr, send none) | False                 |
 | config_dir   | - (XDG_CONFIG_HOME is honoured via platformdirs)     | platformdirs config   |
 | state_dir    | - (sent log, outbox; XDG_STATE_HOME is honoured)     | platformdirs state    |
-| exit_timeout | PRODTEL_EXIT_TIMEOUT (seconds)                       | 0.25                  |
+| exit_timeout | PRODTEL_EXIT_TIMEOUT (seconds): the last send at exit | 0.02                 |
 | environment  | PRODTEL_ENVIRONMENT                                  | none                  |
 | on_disable   | - ("send_pending": what was recorded before still goes; | "send_pending"     |
 |              |    "purge": it is dropped)                           |                       |
@@ -87,7 +87,7 @@ class Settings:
         self.config_dir = config_dir
         self.state_dir = state_dir
         self.exit_timeout = (
-            float(env.get("PRODTEL_EXIT_TIMEOUT", "0.25")) if exit_timeout is None else exit_timeout
+            float(env.get("PRODTEL_EXIT_TIMEOUT", "0.02")) if exit_timeout is None else exit_timeout
         )
         self.environment = environment or env.get("PRODTEL_ENVIRONMENT")
         if on_disable not in ("send_pending", "purge"):

@@ -138,7 +138,11 @@ class Encoder:
 
     def encode(self, records: Iterable[Record]) -> bytes:
         """One ExportLogsServiceRequest with these records."""
-        scope_logs = self.scope_field + b"".join(self.log_record(r) for r in records)
+        return self.wrap(b"".join(self.log_record(r) for r in records))
+
+    def wrap(self, log_records: bytes) -> bytes:
+        """One ExportLogsServiceRequest from already encoded log records."""
+        scope_logs = self.scope_field + log_records
         resource_logs = self.resource_field + _ld(b"\x12", scope_logs)
         return _ld(b"\x0a", resource_logs)
 

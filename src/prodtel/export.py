@@ -32,11 +32,13 @@ if TYPE_CHECKING:
 
     class Sink(Protocol):
         def write(self, records: list[Record]) -> None: ...
-        def send(self, deadline: float | None) -> bool: ...
+        def send(self, deadline: float | None, wait: bool = True) -> bool: ...
 
 
-MAX_BATCH = 4096  # records per stored request
-MAX_POST = 16384  # records per POST (stored requests concatenate)
+# A stored request holds up to 4096 records or 1 MiB; a POST joins stored requests up to 16384
+# records or 3 MiB uncompressed, under the collector's 4 MiB request limit.
+MAX_BATCH, MAX_BATCH_BYTES = 4096, 1 << 20
+MAX_POST, MAX_POST_BYTES = 16384, 3 << 20
 override: Sink | None = None  # set by prodtel.testing.capture(): replaces every sink
 
 
@@ -70,19 +72,11 @@ class OutboxSink:
         self.held: set[int] = set()  # rows this process is backing off on
 
     def write(self, records: list[Record]) -> None:
-        import gzip
-
-        rows, chunks = [], []
-        for i in range(0, len(records), MAX_BATCH):
-            chunk = records[i : i + MAX_BATCH]
-            body = gzip.compress(self.encoder.encode(chunk), compresslevel=1)
-            rows.append((body, len(chunk), chunk[0][TIME], chunk[-1][TIME]))
-            chunks.append(chunk)
-        deltas = self._drop_deltas()
+        rows, chunks = self._encode(records)
         try:
-            ids, dropped = self.outbox.put(rows, deltas)
+            ids, dropped = self.outbox.put(rows, self._drop_deltas())
         except Exception as e:  # a broken state dir must never break the app
-            self.persisted = {k: v - deltas.get(k, 0) for k, v in self.persisted.items()}
+            self.persisted = {}  # retry persisting the counters next time
             _count(self.stats, "dropped_outbox_error", len(records))
             self.transport.last_error = f"outbox: {e}"
             return
@@ -95,6 +89,45 @@ class OutboxSink:
                 self.recent[row_id] = chunk[-KEEP_PER_BATCH:]
             while len(self.recent) > 64:
                 del self.recent[next(iter(self.recent))]
+
+    def _encode(
+        self, records: list[Record]
+    ) -> tuple[list[tuple[bytes, int, int, int, int]], list[list[Record]]]:
+        """Gzip-compressed requests of at most MAX_BATCH records or MAX_BATCH_BYTES each."""
+        import gzip
+
+        rows, chunks = [], []
+        enc = self.encoder.log_record
+        start, size = 0, 0
+        parts: list[bytes] = []
+
+        def cut(end: int) -> None:
+            body = self.encoder.wrap(b"".join(parts))
+            chunk = records[start:end]
+            rows.append(
+                (
+                    gzip.compress(body, compresslevel=1),
+                    len(chunk),
+                    len(body),
+                    chunk[0][TIME],
+                    chunk[-1][TIME],
+                )
+            )
+            chunks.append(chunk)
+
+        for i, r in enumerate(records):
+            b = enc(r)
+            if parts and (len(parts) >= MAX_BATCH or size + len(b) > MAX_BATCH_BYTES):
+                cut(i)
+                start, parts, size = i, [], 0
+            parts.append(b)
+            size += len(b)
+        if parts:
+            cut(len(records))
+        return rows, chunks
+
+    def warm(self) -> None:
+        self.outbox.open()
 
     def _drop_deltas(self) -> dict[str, int]:
         deltas = {k: v - self.persisted.get(k, 0) for k, v in self.drops.items()}
@@ -122,14 +155,19 @@ class OutboxSink:
             except Exception:
                 pass
 
-    def send(self, deadline: float | None) -> bool:
-        with self.send_lock:
-            try:
-                return self._send(deadline)
-            except Exception as e:
-                self.transport.last_error = f"outbox: {e}"
-                _count(self.stats, "internal_errors")
-                return False
+    def send(self, deadline: float | None, wait: bool = True) -> bool:
+        """Deliver what the outbox holds; True when it is empty. `wait=False`: give up at
+        once if another thread is sending."""
+        if not self.send_lock.acquire(blocking=wait):
+            return False
+        try:
+            return self._send(deadline)
+        except Exception as e:
+            self.transport.last_error = f"outbox: {e}"
+            _count(self.stats, "internal_errors")
+            return False
+        finally:
+            self.send_lock.release()
 
     def _send(self, deadline: float | None) -> bool:
         while True:
@@ -139,7 +177,7 @@ class OutboxSink:
             timeout = 10.0 if deadline is None else deadline - now
             if timeout <= 0:
                 return False
-            batches = self.outbox.lease(MAX_POST)
+            batches = self.outbox.lease(MAX_POST, MAX_POST_BYTES)
             if not batches:
                 return True
             body = b"".join(b.body for b in batches)  # gzip members concatenate
@@ -207,7 +245,7 @@ class DebugSink:
         for r in records:
             print(f"[prodtel] {r[NAME]} {json.dumps(merged(r), sort_keys=True)}", file=sys.stderr)
 
-    def send(self, deadline: float | None) -> bool:
+    def send(self, deadline: float | None, wait: bool = True) -> bool:
         return True
 
 
@@ -220,7 +258,7 @@ class NoEndpoint:
     def write(self, records: list[Record]) -> None:
         _count(self.stats, "no_endpoint", len(records))
 
-    def send(self, deadline: float | None) -> bool:
+    def send(self, deadline: float | None, wait: bool = True) -> bool:
         return True
 
 
@@ -272,9 +310,22 @@ class Worker:
         self.start()
 
     def _loop(self) -> None:
+        # Warm up here, in the background, what would otherwise slow the exit path: the
+        # scrubber's regexes, the SQLite connection. (Imports happen in `init()`, on the main
+        # thread: a fork while this thread held the import lock would break the child.)
+        for part in (*self.processors, self.sink):
+            warm = getattr(part, "warm", None)
+            if warm is not None:
+                try:
+                    warm()
+                except Exception as e:
+                    self.last_error = repr(e)
+
         while True:
             self.wake.wait(self.interval)
             self.wake.clear()
+            if self.deadline is not None:
+                return  # shutting down: the exit path does the last drain and send
             try:
                 self.drain()
                 if self.sink.send(None) and not self.queue:
@@ -282,8 +333,6 @@ class Worker:
             except Exception as e:  # never let telemetry kill the thread
                 _count(self.stats, "internal_errors")
                 self.last_error = repr(e)
-            if self.deadline is not None:
-                return
 
     def drain(self) -> None:
         """Queue -> processors -> sink. CPU only, no network; `track()` calls it itself when
@@ -308,27 +357,22 @@ class Worker:
         return True
 
     def shutdown(self, timeout: float) -> None:
-        """At exit: everything queued goes to the outbox, one send is tried within `timeout`,
-        and what is left goes to the detached uploader. Never waits longer."""
+        """At exit: what is queued goes to the outbox, one send is tried within `timeout`
+        (unless the thread is already on the network), and what is left is handed to the
+        detached uploader. Never waits longer than `timeout` plus the local writes."""
         self.deadline = time.monotonic() + timeout
         self.wake.set()
-        t = self.thread
-        if t is not None and t.is_alive() and self.pid == os.getpid():
-            t.join(timeout)
-        if t is None or not t.is_alive():
+        if self.lock.acquire(timeout=max(timeout, 0.05)):  # held only for CPU work
+            self.lock.release()
             self.drain()
-            for hook in ("persist_counters", "hand_over"):
-                fn = getattr(self.sink, hook, None)
-                if fn is not None:
-                    fn()
-            done = self.sink.send(self.deadline)
-        else:  # the thread is stuck on the network: persist what is queued ourselves
-            if self.lock.acquire(timeout=0.005):
-                self.lock.release()
-                self.drain()
-            done = False
+        for hook in ("persist_counters", "hand_over"):
+            fn = getattr(self.sink, hook, None)
+            if fn is not None:
+                fn()
+        # One send within the budget, unless the thread is on the network with those rows.
+        done = self.sink.send(self.deadline, wait=False)
         if not done and self.uploader is not None:
             self.uploader()
         close = getattr(self.sink, "close", None)
-        if close is not None and not (t is not None and t.is_alive()):
+        if close is not None and done:
             close()

@@ -3,7 +3,7 @@ per process. Never derived from the host name, user, MAC address or paths."""
 
 from __future__ import annotations
 
-import uuid
+import os
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -15,16 +15,21 @@ def installation_id(store: ConsentStore) -> str:
     current = store.get("installation_id")
     if isinstance(current, str) and current:
         return current
+    import uuid
+
     new = str(uuid.uuid4())
     store.update(installation_id=new)
     return new
 
 
 def reset_installation_id(store: ConsentStore) -> str:
+    import uuid
+
     new = str(uuid.uuid4())
     store.update(installation_id=new)
     return new
 
 
 def session_id() -> str:
-    return str(uuid.uuid4())
+    """128 random bits as 32 hex characters (no uuid import on every run)."""
+    return os.urandom(16).hex()

@@ -29,6 +29,7 @@ CREATE TABLE IF NOT EXISTS batches (
     first_ns INTEGER NOT NULL,
     last_ns INTEGER NOT NULL,
     count INTEGER NOT NULL,
+    size INTEGER NOT NULL,
     body BLOB NOT NULL,
     created REAL NOT NULL,
     attempts INTEGER NOT NULL DEFAULT 0,
@@ -41,13 +42,14 @@ CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NU
 class Batch:
     """One stored request: `body` is gzip-compressed ExportLogsServiceRequest bytes."""
 
-    __slots__ = ("body", "count", "first_ns", "id")
+    __slots__ = ("body", "count", "first_ns", "id", "size")
 
-    def __init__(self, id: int, body: bytes, count: int, first_ns: int) -> None:
+    def __init__(self, id: int, body: bytes, count: int, first_ns: int, size: int = 0) -> None:
         self.id = id
         self.body = body
         self.count = count
         self.first_ns = first_ns
+        self.size = size
 
 
 class Outbox:
@@ -82,9 +84,11 @@ class Outbox:
             db.close()
 
     def put(
-        self, batches: list[tuple[bytes, int, int, int]], counters: dict[str, int] | None = None
+        self,
+        batches: list[tuple[bytes, int, int, int, int]],
+        counters: dict[str, int] | None = None,
     ) -> tuple[list[int], dict[str, int]]:
-        """Store (gzip body, count, first_ns, last_ns) rows and counter deltas in one
+        """Store (gzip body, count, raw size, first_ns, last_ns) rows and counter deltas in one
         transaction; enforce the caps. Returns the new row ids and what the caps dropped."""
         db = self.open()
         now = time.time()
@@ -92,8 +96,8 @@ class Outbox:
         with _transaction(db):
             for b in batches:
                 cur = db.execute(
-                    "INSERT INTO batches(body, count, first_ns, last_ns, created)"
-                    " VALUES (?,?,?,?,?)",
+                    "INSERT INTO batches(body, count, size, first_ns, last_ns, created)"
+                    " VALUES (?,?,?,?,?,?)",
                     (*b, now),
                 )
                 ids.append(int(cur.lastrowid or 0))
@@ -130,23 +134,25 @@ class Outbox:
                     (name, value),
                 )
 
-    def lease(self, max_records: int, lease_s: float = LEASE_S) -> list[Batch]:
-        """Take the oldest unleased batches (up to about `max_records` records) for sending."""
+    def lease(self, max_records: int, max_bytes: int, lease_s: float = LEASE_S) -> list[Batch]:
+        """Take the oldest unleased batches for one request: at least one, then as many as fit
+        in `max_records` records and `max_bytes` uncompressed bytes."""
         db = self.open()
         now = time.time()
         with _transaction(db):
             rows = db.execute(
-                "SELECT id, body, count, first_ns FROM batches WHERE lease_until < ? "
+                "SELECT id, body, count, first_ns, size FROM batches WHERE lease_until < ? "
                 "ORDER BY id LIMIT 64",
                 (now,),
             ).fetchall()
             picked: list[Batch] = []
-            total = 0
+            records = size = 0
             for row in rows:
-                if picked and total + row[2] > max_records:
+                if picked and (records + row[2] > max_records or size + row[4] > max_bytes):
                     break
-                picked.append(Batch(row[0], row[1], row[2], row[3]))
-                total += row[2]
+                picked.append(Batch(row[0], row[1], row[2], row[3], row[4]))
+                records += row[2]
+                size += row[4]
             if picked:
                 db.executemany(
                     "UPDATE batches SET lease_until = ? WHERE id = ?",

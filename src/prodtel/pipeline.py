@@ -46,17 +46,24 @@ class Scrub:
 
     MAX_CACHE = 4096
 
-    def __init__(self, scrubber: Scrubber) -> None:
-        self.scrubber = scrubber
+    def __init__(self, scrubber: Callable[[], Scrubber]) -> None:
+        self.make = scrubber  # built on first use, on the worker thread (regex compiling)
+        self._scrubber: Scrubber | None = None
         self.cache: dict[str, str] = {}
         self.contexts: dict[int, tuple[dict[str, Any], dict[str, Any]]] = {}
+
+    def warm(self) -> None:
+        if self._scrubber is None:
+            self._scrubber = self.make()
 
     def text(self, v: str) -> str:
         out = self.cache.get(v)
         if out is None:
             if len(self.cache) >= self.MAX_CACHE:
                 self.cache.clear()
-            out = self.cache[v] = self.scrubber(v)
+            if self._scrubber is None:
+                self._scrubber = self.make()
+            out = self.cache[v] = self._scrubber(v)
         return out
 
     def __call__(self, records: list[Record]) -> list[Record]:

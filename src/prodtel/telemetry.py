@@ -17,6 +17,7 @@ from prodtel.consent.store import ConsentStore, default_dir
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from typing import Any
 
     from prodtel.config import Settings
@@ -112,10 +113,11 @@ class Telemetry:
         elif s.debug:
             sink = export.DebugSink(self.resource)
         elif s.logs_url:
-            from prodtel import upload
             from prodtel.encode import Encoder
             from prodtel.outbox import Outbox
-            from prodtel.transport import HttpTransport
+            from prodtel.transport import HttpTransport, warm_imports
+
+            warm_imports()
 
             state, url = self.state_dir, s.logs_url
             box = export.OutboxSink(
@@ -123,14 +125,12 @@ class Telemetry:
             )
             box.drops = self.drops  # persisted, so `status` in any later run reports them
             sink = box
-            uploader = (
-                None if os.environ.get("PRODTEL_UPLOADER") else (lambda: upload.spawn(state, url))
-            )
+            uploader = None if os.environ.get("PRODTEL_UPLOADER") else _uploader(state, url)
         else:
             sink = export.NoEndpoint(self.stats)
         processors: list[pipeline.Processor] = [
             pipeline.Gate(lambda: self.decision, self.drops),
-            pipeline.Scrub(self.scrubber),
+            pipeline.Scrub(lambda: self.scrubber),
             pipeline.Stamp(),
         ]
         self.worker = export.Worker(processors, sink, self.stats, uploader=uploader)
@@ -211,3 +211,12 @@ class Telemetry:
             "drops": dict(self.drops),
             "stats": dict(self.stats),
         }
+
+
+def _uploader(state_dir: str, url: str) -> Callable[[], None]:
+    def spawn() -> None:
+        from prodtel import upload  # imports subprocess: only when delivery at exit failed
+
+        upload.spawn(state_dir, url)
+
+    return spawn

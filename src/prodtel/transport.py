@@ -13,6 +13,18 @@ if TYPE_CHECKING:
 OK, RETRY, DROP = 0, 1, 2
 
 
+def warm_imports() -> None:
+    """Import on the calling (main) thread what sending needs later, off the exit path, so no
+    import ever runs on the worker thread (a fork during an import there breaks the child)."""
+    import gzip  # noqa: F401
+    import http.client  # noqa: F401
+
+    import prodtel.scrub
+    import prodtel.sentlog  # noqa: F401
+
+    "localhost".encode("idna")  # connecting imports the idna codec
+
+
 class HttpTransport:
     def __init__(self, url: str) -> None:
         from urllib.parse import urlsplit

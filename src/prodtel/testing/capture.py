@@ -36,7 +36,7 @@ class Captured:
     def write(self, records: list[Record]) -> None:
         self.records.extend(Sent(r) for r in records)
 
-    def send(self, deadline: float | None) -> bool:
+    def send(self, deadline: float | None, wait: bool = True) -> bool:
         return True
 
     @property
