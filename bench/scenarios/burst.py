@@ -12,7 +12,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
-from common import ATTRS, EVENT, arg, catalog, endpoint  # noqa: E402
+from common import ATTRS, EVENT, arg, catalog, endpoint
 
 sdk, n = sys.argv[1], int(arg(2, "1000000"))
 

@@ -8,7 +8,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
-from common import ATTRS, EVENT, catalog, endpoint  # noqa: E402
+from common import ATTRS, EVENT, catalog, endpoint
 
 sdk = sys.argv[1]
 if sdk == "prodtel":
