@@ -51,7 +51,7 @@ def start(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     yield _start
     errors.uninstall()
     prodtel.shutdown(0)
-    for cm in caps:
+    for cm in reversed(caps):  # innermost first, or an outer capture stays installed
         cm.__exit__(None, None, None)
 
 

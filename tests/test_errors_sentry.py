@@ -105,7 +105,7 @@ def start(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, home: Path) -> Iterat
     yield _start
     errors.uninstall()
     prodtel.shutdown(0)
-    for cm in cms:
+    for cm in reversed(cms):  # innermost first, or an outer capture stays installed
         cm.__exit__(None, None, None)
 
 
