@@ -134,6 +134,11 @@ class OutboxSink:
         self.persisted = dict(self.drops)
         return {k: v for k, v in deltas.items() if v}
 
+    def retry_now(self) -> None:
+        """An explicit flush: forget the backoff and retry held rows at once."""
+        self.backoff_until = 0.0
+        self.hand_over()
+
     def hand_over(self) -> None:
         """At exit: rows we were backing off on become available to the uploader and the
         next run right away."""
@@ -179,7 +184,7 @@ class OutboxSink:
                 return False
             batches = self.outbox.lease(MAX_POST, MAX_POST_BYTES)
             if not batches:
-                return True
+                return not self.held  # rows we are backing off on are not delivered yet
             body = b"".join(b.body for b in batches)  # gzip members concatenate
             result, after = self.transport.post(body, timeout, compressed=True)
             n = sum(b.count for b in batches)
@@ -346,15 +351,20 @@ class Worker:
                     self.sink.write(records)
 
     def flush(self, timeout: float) -> bool:
-        """Export now; wait up to `timeout` for everything queued to leave."""
+        """Export now, retrying without backoff; wait up to `timeout` for everything queued
+        to be delivered. False if something is still undelivered then."""
         deadline = time.monotonic() + timeout
-        self.idle.clear()
-        if hasattr(self.sink, "backoff_until"):
-            self.sink.backoff_until = 0.0
-        self.wake.set()
-        while not self.idle.wait(max(0.0, deadline - time.monotonic())):
-            return False
-        return True
+        retry_now = getattr(self.sink, "retry_now", None)
+        while True:
+            self.idle.clear()
+            if retry_now is not None:
+                retry_now()
+            self.wake.set()
+            left = deadline - time.monotonic()
+            if self.idle.wait(max(0.0, min(left, 0.5))):
+                return True
+            if left <= 0.5:
+                return False
 
     def shutdown(self, timeout: float) -> None:
         """At exit: what is queued goes to the outbox, one send is tried within `timeout`

@@ -11,6 +11,7 @@ first, and every drop is counted in the `counters` table, which `status` reads.
 from __future__ import annotations
 
 import os
+import threading
 import sqlite3
 import time
 
@@ -61,6 +62,7 @@ class Outbox:
         self.max_records = max_records
         self.max_age_s = max_age_s
         self.db: sqlite3.Connection | None = None
+        self.lock = threading.Lock()  # one connection, shared by the app and worker threads
 
     def open(self) -> sqlite3.Connection:
         if self.db is None:
@@ -77,6 +79,7 @@ class Outbox:
     def forget(self) -> None:
         """After fork: never reuse the parent's connection."""
         self.db = None
+        self.lock = threading.Lock()
 
     def close(self) -> None:
         db, self.db = self.db, None
@@ -93,7 +96,7 @@ class Outbox:
         db = self.open()
         now = time.time()
         ids = []
-        with _transaction(db):
+        with _transaction(db, self.lock):
             for b in batches:
                 cur = db.execute(
                     "INSERT INTO batches(body, count, size, first_ns, last_ns, created)"
@@ -139,7 +142,7 @@ class Outbox:
         in `max_records` records and `max_bytes` uncompressed bytes."""
         db = self.open()
         now = time.time()
-        with _transaction(db):
+        with _transaction(db, self.lock):
             rows = db.execute(
                 "SELECT id, body, count, first_ns, size FROM batches WHERE lease_until < ? "
                 "ORDER BY id LIMIT 64",
@@ -164,14 +167,14 @@ class Outbox:
         """Delivered (counter "sent") or poison (counter "dropped_rejected"): remove them."""
         bs = list(batches)
         db = self.open()
-        with _transaction(db):
+        with _transaction(db, self.lock):
             db.executemany("DELETE FROM batches WHERE id = ?", [(b.id,) for b in bs])
             self._add_counters(db, {counter: sum(b.count for b in bs)})
 
     def release(self, batches: Iterable[Batch], retry_at: float) -> None:
         """Not delivered: make them available again at `retry_at` (wall clock)."""
         db = self.open()
-        with _transaction(db):
+        with _transaction(db, self.lock):
             db.executemany(
                 "UPDATE batches SET lease_until = ?, attempts = attempts + 1 WHERE id = ?",
                 [(retry_at, b.id) for b in batches],
@@ -180,7 +183,7 @@ class Outbox:
     def purge(self, before_ns: int | None = None) -> int:
         """Drop pending records (all, or those recorded before `before_ns`); count them."""
         db = self.open()
-        with _transaction(db):
+        with _transaction(db, self.lock):
             where, args = ("WHERE first_ns < ?", (before_ns,)) if before_ns else ("", ())
             n = int(
                 db.execute(f"SELECT COALESCE(SUM(count),0) FROM batches {where}", args).fetchone()[
@@ -194,33 +197,45 @@ class Outbox:
     def pending(self) -> int:
         if not os.path.exists(self.path):
             return 0
-        return int(self.open().execute("SELECT COALESCE(SUM(count),0) FROM batches").fetchone()[0])
+        db = self.open()
+        with self.lock:
+            return int(db.execute("SELECT COALESCE(SUM(count),0) FROM batches").fetchone()[0])
 
     def counters(self) -> dict[str, int]:
         if not os.path.exists(self.path):
             return {}
-        return {k: int(v) for k, v in self.open().execute("SELECT name, value FROM counters")}
+        db = self.open()
+        with self.lock:
+            return {k: int(v) for k, v in db.execute("SELECT name, value FROM counters")}
 
     def peek(self, limit: int = 20) -> list[bytes]:
         """The gzip bodies of the oldest batches, for `telemetry pending`."""
         if not os.path.exists(self.path):
             return []
-        return [
-            b
-            for (b,) in self.open().execute(
-                "SELECT body FROM batches ORDER BY id LIMIT ?", (limit,)
-            )
-        ]
+        db = self.open()
+        with self.lock:
+            rows = db.execute("SELECT body FROM batches ORDER BY id LIMIT ?", (limit,)).fetchall()
+        return [b for (b,) in rows]
 
 
 class _transaction:
-    """BEGIN IMMEDIATE ... COMMIT (or ROLLBACK): one writer at a time across processes."""
+    """BEGIN IMMEDIATE ... COMMIT (or ROLLBACK): one writer at a time across processes, and
+    across the threads of this one (they share the connection)."""
 
-    def __init__(self, db: sqlite3.Connection) -> None:
+    def __init__(self, db: sqlite3.Connection, lock: threading.Lock) -> None:
         self.db = db
+        self.lock = lock
 
     def __enter__(self) -> None:
-        self.db.execute("BEGIN IMMEDIATE")
+        self.lock.acquire()
+        try:
+            self.db.execute("BEGIN IMMEDIATE")
+        except BaseException:
+            self.lock.release()
+            raise
 
     def __exit__(self, exc_type: object, *rest: object) -> None:
-        self.db.execute("ROLLBACK" if exc_type else "COMMIT")
+        try:
+            self.db.execute("ROLLBACK" if exc_type else "COMMIT")
+        finally:
+            self.lock.release()
