@@ -1,21 +1,26 @@
-"""Ingest of file-exporter OTLP/JSON into chDB: mapping, idempotency, rotation, the lock."""
+"""Ingest of file-exporter OTLP/JSON into chDB: mapping, idempotency, rotation, the lock.
+
+chDB never runs in the pytest process: its native threads would stay behind for the rest of
+the suite, and other tests fork. `Remote` runs it in a spawned child and forwards calls.
+"""
 
 from __future__ import annotations
 
 import json
+import multiprocessing
 import os
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from prodtel.analytics import synth
-from prodtel.analytics.backend import Chdb
-from prodtel.analytics.ingest import describe, expand, ingest, otel_logs_ddl
+from prodtel.analytics.ingest import IngestResult, describe, expand, otel_logs_ddl
 from prodtel.analytics.lock import FolderLock, LockBusy
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -23,9 +28,91 @@ DAY = synth.NS_PER_DAY
 T0 = 1_767_225_600 * 10**9  # 2026-01-01T00:00:00Z
 
 
+def _serve(folder: str, wait: float, conn: Connection) -> None:
+    """The child: one Chdb on `folder`, answering (op, kwargs) until "close"."""
+    from prodtel.analytics import ingest, report
+    from prodtel.analytics.backend import Chdb
+
+    try:
+        db = Chdb(Path(folder), wait=wait)
+    except Exception as e:
+        conn.send(("err", e))
+        return
+    conn.send(("ok", None))
+    with db:
+        while True:
+            op, kw = conn.recv()
+            if op == "close":
+                return
+            try:
+                if op == "rows":
+                    res: Any = db.rows(kw["sql"], kw.get("params"))
+                elif op == "ingest":
+                    seen: list[tuple[str, float]] = []
+                    r = ingest.ingest(db, kw["paths"], lambda n, f, seen=seen: seen.append((n, f)))
+                    res = (r, seen)
+                else:
+                    res = report.build(db, **kw)
+                conn.send(("ok", res))
+            except Exception as e:
+                conn.send(("err", e))
+
+
+class Remote:
+    """A chDB folder opened in a spawned process: `rows`, `ingest`, `build` (report)."""
+
+    def __init__(self, folder: Path, wait: float = 5.0) -> None:
+        ctx = multiprocessing.get_context("spawn")
+        self.conn, child = ctx.Pipe()
+        self.proc = ctx.Process(target=_serve, args=(str(folder), wait, child), daemon=True)
+        self.proc.start()
+        self.progress: list[tuple[str, float]] = []
+        self._result()
+
+    def _result(self) -> Any:
+        if not self.conn.poll(120):
+            raise TimeoutError("the chDB process did not answer")
+        status, value = self.conn.recv()
+        if status == "err":
+            self.proc.join(10)
+            raise value
+        return value
+
+    def _call(self, op: str, **kw: Any) -> Any:
+        self.conn.send((op, kw))
+        return self._result()
+
+    def rows(self, sql: str, params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+        rows: list[dict[str, Any]] = self._call("rows", sql=sql, params=params)
+        return rows
+
+    def ingest(self, paths: list[Path]) -> IngestResult:
+        result, self.progress = self._call("ingest", paths=paths)
+        assert isinstance(result, IngestResult)
+        return result
+
+    def build(self, **kw: Any) -> dict[str, Any]:
+        built: dict[str, Any] = self._call("build", **kw)
+        return built
+
+    def close(self) -> None:
+        if self.proc.is_alive():
+            self.conn.send(("close", {}))
+            self.proc.join(30)
+        if self.proc.is_alive():
+            self.proc.kill()
+            self.proc.join()
+
+    def __enter__(self) -> Remote:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
 @pytest.fixture
-def db(tmp_path: Path) -> Iterator[Chdb]:
-    with Chdb(tmp_path / "db") as d:
+def db(tmp_path: Path) -> Iterator[Remote]:
+    with Remote(tmp_path / "db") as d:
         yield d
 
 
@@ -66,12 +153,12 @@ def rec(uid: str, ts: int = T0, event: str = "command", **extra: Any) -> dict[st
     }
 
 
-def count(db: Chdb) -> int:
+def count(db: Remote) -> int:
     n: int = db.rows("SELECT count() AS n FROM otel_logs")[0]["n"]
     return n
 
 
-def test_records_map_like_the_clickhouse_exporter(db: Chdb, tmp_path: Path) -> None:
+def test_records_map_like_the_clickhouse_exporter(db: Remote, tmp_path: Path) -> None:
     f = tmp_path / "out.jsonl"
     attrs = [
         kv("s", {"stringValue": "x'y\"z"}),
@@ -100,7 +187,7 @@ def test_records_map_like_the_clickhouse_exporter(db: Chdb, tmp_path: Path) -> N
         "body": {"stringValue": "boom"},
     }
     f.write_text(line([traced, observed_only], res))
-    r = ingest(db, [f])
+    r = db.ingest([f])
     assert (r.records, r.inserted) == (2, 2)
     rows = db.rows("SELECT * FROM otel_logs ORDER BY Timestamp")
     a, b = rows
@@ -128,86 +215,86 @@ def test_records_map_like_the_clickhouse_exporter(db: Chdb, tmp_path: Path) -> N
     assert b["Body"] == ""
 
 
-def test_ingesting_twice_changes_nothing(db: Chdb, tmp_path: Path) -> None:
+def test_ingesting_twice_changes_nothing(db: Remote, tmp_path: Path) -> None:
     f = tmp_path / "out.jsonl"
     synth.write_jsonl(synth.sessions(installations=30, days=5), f)
-    first = ingest(db, [f])
+    first = db.ingest([f])
     assert first.inserted == first.records > 100
     snapshot = db.rows("SELECT EventName, count() AS n FROM otel_logs GROUP BY 1 ORDER BY 1")
-    again = ingest(db, [f])
+    again = db.ingest([f])
     assert again.records == 0 and again.files[0].skipped == "already ingested"
     assert db.rows("SELECT EventName, count() AS n FROM otel_logs GROUP BY 1 ORDER BY 1") == (
         snapshot
     )
 
 
-def test_only_new_complete_lines_are_read(db: Chdb, tmp_path: Path) -> None:
+def test_only_new_complete_lines_are_read(db: Remote, tmp_path: Path) -> None:
     f = tmp_path / "out.jsonl"
     f.write_text(line([rec("a")]) + line([rec("b"), rec("c")]))
-    assert ingest(db, [f]).inserted == 3
+    assert db.ingest([f]).inserted == 3
     # The exporter is mid-write: a new full line and half of the next one.
     partial = line([rec("e")])
     with f.open("a") as fh:
         fh.write(line([rec("d")]) + partial[:20])
-    r = ingest(db, [f])
+    r = db.ingest([f])
     assert (r.files[0].lines, r.inserted) == (1, 1)
     with f.open("a") as fh:
         fh.write(partial[20:])
-    r = ingest(db, [f])
+    r = db.ingest([f])
     assert (r.files[0].lines, r.inserted) == (1, 1)
     assert count(db) == 5
     state = db.rows("SELECT bytes, lines FROM prodtel_ingest_files FINAL")
     assert state == [{"bytes": f.stat().st_size, "lines": 4}]
 
 
-def test_rotated_files_are_found_and_not_read_twice(db: Chdb, tmp_path: Path) -> None:
+def test_rotated_files_are_found_and_not_read_twice(db: Remote, tmp_path: Path) -> None:
     active = tmp_path / "out.jsonl"
     active.write_text(line([rec("a"), rec("b")]))
-    assert ingest(db, [active]).inserted == 2
+    assert db.ingest([active]).inserted == 2
     # Rotation: the exporter renames the active file and starts a new one.
     rotated = tmp_path / "out-2026-01-02T00-00-00.000.jsonl"
     active.rename(rotated)
     active.write_text(line([rec("c")]))
     assert expand([active]) == [rotated, active]
-    r = ingest(db, [active])
+    r = db.ingest([active])
     by_name = {x.path.name: x for x in r.files}
     assert by_name[rotated.name].skipped == "already ingested"
     assert by_name[active.name].inserted == 1
     assert count(db) == 3
 
 
-def test_duplicate_records_are_dropped_by_uid(db: Chdb, tmp_path: Path) -> None:
+def test_duplicate_records_are_dropped_by_uid(db: Remote, tmp_path: Path) -> None:
     # At-least-once delivery: the same record in two files, and twice in one line.
     (tmp_path / "a.jsonl").write_text(line([rec("u1"), rec("u2"), rec("u2")]))
     (tmp_path / "b.jsonl").write_text(line([rec("u2"), rec("u3", ts=T0 + DAY)]))
-    r = ingest(db, [tmp_path])
+    r = db.ingest([tmp_path])
     assert (r.records, r.inserted, r.duplicates) == (5, 3, 2)
     uids = db.rows("SELECT LogAttributes['log.record.uid'] AS u FROM otel_logs ORDER BY u")
     assert [x["u"] for x in uids] == ["u1", "u2", "u3"]
     assert describe(r)["duplicates"] == 2
 
 
-def test_records_without_uid_dedup_by_content(db: Chdb, tmp_path: Path) -> None:
+def test_records_without_uid_dedup_by_content(db: Remote, tmp_path: Path) -> None:
     plain = {**rec("x"), "attributes": [kv("command", {"stringValue": "run"})]}
     other = {**plain, "timeUnixNano": str(T0 + 1)}
     (tmp_path / "a.jsonl").write_text(line([plain, other]))
     (tmp_path / "b.jsonl").write_text(line([plain]))
-    r = ingest(db, [tmp_path])
+    r = db.ingest([tmp_path])
     assert (r.records, r.inserted) == (3, 2)
 
 
-def test_progress_reaches_the_end(db: Chdb, tmp_path: Path) -> None:
+def test_progress_reaches_the_end(db: Remote, tmp_path: Path) -> None:
     f = tmp_path / "out.jsonl"
     synth.write_jsonl(synth.sessions(installations=20, days=3), f)
-    seen: list[tuple[str, float]] = []
-    ingest(db, [f], on_progress=lambda name, frac: seen.append((name, frac)))
+    db.ingest([f])
+    seen = db.progress
     assert seen[-1] == ("out.jsonl", 1.0)
     assert all(0.0 <= frac <= 1.0 for _, frac in seen)
 
 
-def test_missing_file_is_an_error(db: Chdb, tmp_path: Path) -> None:
+def test_missing_file_is_an_error(db: Remote, tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError, match="no such file"):
-        ingest(db, [tmp_path / "nope.jsonl"])
+        db.ingest([tmp_path / "nope.jsonl"])
 
 
 def test_schema_is_the_collector_one() -> None:
@@ -246,7 +333,7 @@ def test_second_process_fails_clearly_after_waiting(tmp_path: Path) -> None:
     try:
         t0 = time.monotonic()
         with pytest.raises(LockBusy) as err:
-            Chdb(folder, wait=0.5)
+            Remote(folder, wait=0.5)
         waited = time.monotonic() - t0
         assert waited >= 0.5
         msg = str(err.value)
@@ -262,7 +349,7 @@ def test_waiting_writer_gets_the_folder_when_it_is_released(tmp_path: Path) -> N
     holder = _holder(folder, 1.0)
     try:
         t0 = time.monotonic()
-        with Chdb(folder, wait=30) as d:
+        with Remote(folder, wait=30) as d:
             assert time.monotonic() - t0 > 0.5  # it only got in after the holder let go
             assert d.rows("SELECT 1 AS x") == [{"x": 1}]
     finally:
@@ -313,12 +400,12 @@ def test_real_rotation_by_the_file_exporter(
         prodtel.init(catalog, version="1.0.0", endpoint=c.endpoint,
                      config_dir=str(tmp_path / "cfg"), exit_timeout=10.0)  # fmt: skip
         half = sent // 2
-        with Chdb(tmp_path / "db") as d:
+        with Remote(tmp_path / "db") as d:
             for n in range(half):
                 prodtel.track("tick", n=n)
             assert prodtel.flush(20)
             time.sleep(0.5)  # the exporter's flush interval
-            first = ingest(d, [c.out_file])  # while the collector keeps writing
+            first = d.ingest([c.out_file])  # while the collector keeps writing
             for n in range(half, sent):
                 prodtel.track("tick", n=n)
             prodtel.shutdown(20)
@@ -332,8 +419,8 @@ def test_real_rotation_by_the_file_exporter(
                     break
                 time.sleep(0.2)
             assert len(files) >= 2, files  # it really rotated
-            second = ingest(d, [c.out_file])
-            again = ingest(d, [c.out_file])
+            second = d.ingest([c.out_file])
+            again = d.ingest([c.out_file])
             rows = d.rows(
                 "SELECT count() AS n, uniqExact(LogAttributes['n']) AS u FROM otel_logs"
                 " WHERE EventName = 'tick'"
@@ -345,3 +432,8 @@ def test_real_rotation_by_the_file_exporter(
     assert second.records == second.inserted == sent - first.records
     assert again.inserted == 0 and all(f.skipped == "already ingested" for f in again.files)
     assert rows == [{"n": sent, "u": sent}]
+
+
+def test_chdb_never_loaded_in_the_test_process() -> None:
+    """Last in the module: everything above ran chDB in child processes."""
+    assert "chdb" not in sys.modules

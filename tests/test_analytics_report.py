@@ -22,10 +22,9 @@ import pytest
 
 from prodtel import Attr, Catalog, Event
 from prodtel.analytics import report, synth
-from prodtel.analytics.backend import Chdb
-from prodtel.analytics.ingest import ingest
 from tests.support.collector import Collector
 from tests.support.net import free_port
+from tests.test_analytics_ingest import Remote
 
 DAY = synth.NS_PER_DAY
 UTC = dt.UTC
@@ -301,16 +300,16 @@ def dataset(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, li
     half = len(main) // 2
     synth.write_jsonl(main[:half], d / "out-2026-01-10T00-00-00.000.jsonl")
     synth.write_jsonl(main[half:] + other, d / "out.jsonl", per_line=3)
-    with Chdb(d / "db") as db:
-        r = ingest(db, [d / "out.jsonl"])
+    with Remote(d / "db") as db:
+        r = db.ingest([d / "out.jsonl"])
         assert len(r.files) == 2 and r.duplicates == 0
     yield d / "db", from_synth(main + other)
 
 
 def test_every_figure_matches_python_over_the_whole_range(dataset: tuple[Path, list[R]]) -> None:
     folder, recs = dataset
-    with Chdb(folder) as db:
-        got = report.build(db, app="loadgen", days=40)
+    with Remote(folder) as db:
+        got = db.build(app="loadgen", days=40)
     end = max(x.day for x in recs if x.r("service.name") == "loadgen")
     assert got["end"] == end.isoformat()
     assert got["start"] == (end - dt.timedelta(days=39)).isoformat()
@@ -327,8 +326,8 @@ def test_a_sub_range_counts_earlier_installations_as_not_new(
 ) -> None:
     folder, recs = dataset
     start, end = dt.date(2026, 1, 8), dt.date(2026, 1, 15)
-    with Chdb(folder) as db:
-        got = report.build(db, app="loadgen", start=start, end=end)
+    with Remote(folder) as db:
+        got = db.build(app="loadgen", start=start, end=end)
     check(got, reference(recs, "loadgen", start, end, "usage_report", "duration"))
     new = sum(x["installations"] for x in got["new_installations"])
     assert 0 < new < got["summary"]["installations"]
@@ -337,9 +336,9 @@ def test_a_sub_range_counts_earlier_installations_as_not_new(
 def test_the_other_app_and_a_custom_run_event(dataset: tuple[Path, list[R]]) -> None:
     folder, recs = dataset
     start, end = dt.date(2026, 1, 1), dt.date(2026, 1, 25)
-    with Chdb(folder) as db:
-        got = report.build(
-            db, app="other", start=start, end=end, run_event="command", run_attr="duration_ms"
+    with Remote(folder) as db:
+        got = db.build(
+            app="other", start=start, end=end, run_event="command", run_attr="duration_ms"
         )
     check(got, reference(recs, "other", start, end, "command", "duration_ms"))
     assert got["summary"]["installations"] == 20
@@ -347,11 +346,11 @@ def test_the_other_app_and_a_custom_run_event(dataset: tuple[Path, list[R]]) -> 
 
 def test_app_must_be_named_when_several_have_data(dataset: tuple[Path, list[R]]) -> None:
     folder, _ = dataset
-    with Chdb(folder) as db:
+    with Remote(folder) as db:
         with pytest.raises(report.ReportError, match="loadgen, other"):
-            report.build(db)
+            db.build()
         with pytest.raises(report.ReportError, match="no data for app 'nope'"):
-            report.build(db, app="nope")
+            db.build(app="nope")
 
 
 # -- a small case worked out by hand -------------------------------------------------------------
@@ -378,9 +377,9 @@ def test_hand_worked_figures(tmp_path: Path) -> None:
         ],
     ]
     synth.write_jsonl(sessions, tmp_path / "out.jsonl", per_line=2)
-    with Chdb(tmp_path / "db") as db:
-        ingest(db, [tmp_path / "out.jsonl"])
-        got = report.build(db, start=dt.date(2026, 1, 1), end=dt.date(2026, 1, 9))
+    with Remote(tmp_path / "db") as db:
+        db.ingest([tmp_path / "out.jsonl"])
+        got = db.build(start=dt.date(2026, 1, 1), end=dt.date(2026, 1, 9))
     s = got["summary"]
     assert (s["installations"], s["sessions"], s["opted_out"]) == (3, 4, 1)
     assert s["opt_out_rate"] == pytest.approx(1 / 3)
@@ -504,12 +503,12 @@ def test_real_path_figures(pipeline: Collector, tmp_path: Path, monkeypatch: Any
     ]
     assert {x.event for x in recs} >= {"command", "usage_report", "exception", "TelemetryDisabled"}
     # Ingest twice (a retry): same figures.
-    with Chdb(tmp_path / "db") as db:
-        first = ingest(db, [data])
+    with Remote(tmp_path / "db") as db:
+        first = db.ingest([data])
         assert first.inserted == sent and len(first.files) == 2
-        again = ingest(db, [data])
+        again = db.ingest([data])
         assert again.inserted == 0
-        got = report.build(db, app="shopcli", start=day0, end=day0 + dt.timedelta(days=10))
+        got = db.build(app="shopcli", start=day0, end=day0 + dt.timedelta(days=10))
     check(
         got,
         reference(recs, "shopcli", day0, day0 + dt.timedelta(days=10), "usage_report", "duration"),
@@ -520,3 +519,8 @@ def test_real_path_figures(pipeline: Collector, tmp_path: Path, monkeypatch: Any
     assert s["crash_free_sessions"] == pytest.approx(7 / 9)
     assert [x["installations"] for x in got["new_installations"]][:4] == [2, 1, 0, 1]
     assert got["active"][10]["mau"] == 5 and got["active"][10]["wau"] == 3
+
+
+def test_chdb_never_loaded_in_the_test_process() -> None:
+    """Last in the module: everything above ran chDB in child processes."""
+    assert "chdb" not in sys.modules
