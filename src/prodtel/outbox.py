@@ -11,8 +11,8 @@ first, and every drop is counted in the `counters` table, which `status` reads.
 from __future__ import annotations
 
 import os
-import threading
 import sqlite3
+import threading
 import time
 
 TYPE_CHECKING = False
@@ -23,6 +23,7 @@ FILENAME = "outbox.sqlite3"
 MAX_RECORDS = 500_000
 MAX_AGE_S = 7 * 24 * 3600
 LEASE_S = 30.0
+_INHERITED: list[sqlite3.Connection] = []  # connections a forked child must leave alone
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS batches (
@@ -77,7 +78,10 @@ class Outbox:
         return self.db
 
     def forget(self) -> None:
-        """After fork: never reuse the parent's connection."""
+        """After fork: never reuse the parent's connection, and never close it either (closing
+        would checkpoint and unlock the parent's database from here): keep it, unused."""
+        if self.db is not None:
+            _INHERITED.append(self.db)
         self.db = None
         self.lock = threading.Lock()
 
