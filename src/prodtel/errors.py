@@ -204,8 +204,10 @@ def attributes(t: Telemetry, e: BaseException, handled: bool) -> dict[str, objec
 
 def _report(t: Telemetry, e: BaseException, handled: bool, mechanism: str) -> None:
     severity = levels.ERROR_SEVERITY if handled else levels.FATAL_SEVERITY
+    if not t.decision.allows(severity):
+        return  # not even built: the level does not let it leave (before_send would agree)
     try:
-        if t.worker is not None and t.decision.allows(severity):
+        if t.worker is not None:
             attrs = attributes(t, e, handled)
             if attrs is not None:
                 t.track(EXCEPTION_EVENT, attrs, severity)
