@@ -339,3 +339,16 @@ def test_crash_exit_stays_in_budget_with_a_dead_sentry(tmp_path: Path) -> None:
     finally:
         hole.close()
         otlp.close()
+
+
+def test_a_malformed_dsn_is_a_status_problem_not_a_crash(
+    start: Any, home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _, sent = start("crash")
+    errors.uninstall()
+    monkeypatch.setattr(errors, "transport_override", None)  # the real transport parses the DSN
+    prodtel.init(CAT, "3.1.4", config_dir=str(home / "cfg2"), sentry_dsn="ftp://secretkey@h/1")
+    (problem,) = prodtel.status()["problems"]
+    assert problem.startswith("Sentry is off: BadDsn") and "secretkey" not in problem
+    crash(report_failure(home))  # crashes still become records
+    assert sent.named("exception")
