@@ -42,11 +42,17 @@ def test_spans_pass_at_level_all_and_are_scrubbed(telemetry, collector: Collecto
     tp = otel.tracer_provider()
     with tp.get_tracer("third.party").start_as_current_span("GET") as span:  # type: ignore[attr-defined]
         span.set_attribute("http.url", "https://bob:hunter2@api.example.com/x?mail=bob@example.com")
+        try:
+            raise ValueError(f"cannot open {Path.home()}/secret.txt")
+        except ValueError as e:
+            span.record_exception(e)
     tp.force_flush()  # type: ignore[attr-defined]
     got = wait_until(lambda: spans(collector))
     assert [s["name"] for s in got] == ["GET"]
     url = got[0]["attributes"]["http.url"]
     assert "hunter2" not in url and "bob@example.com" not in url
+    raw = collector.out_file.read_text()
+    assert "exception.stacktrace" in raw and str(Path.home()) not in raw
 
 
 def test_gate_drops_spans_below_all_and_logs_by_severity(telemetry, collector: Collector) -> None:  # type: ignore[no-untyped-def]

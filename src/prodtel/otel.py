@@ -117,21 +117,32 @@ class ScrubbingSpanExporter(SpanExporter):
         return self.inner.export([self._clean(s) for s in spans])
 
     def _clean(self, s: ReadableSpan) -> ReadableSpan:
-        attrs: Any = {k: self.scrub(v) for k, v in (s.attributes or {}).items()}
+        from opentelemetry.sdk.trace import Event
+        from opentelemetry.trace import Status
+
+        attrs: Any = self._attrs(s.attributes)
+        # span events carry exception stack traces (record_exception): scrub those too
+        events = [Event(e.name, self._attrs(e.attributes), e.timestamp) for e in s.events]
+        status = s.status
+        if status.description:
+            status = Status(status.status_code, str(self.scrub(status.description)))
         return ReadableSpan(
             name=s.name,
             context=s.context,
             parent=s.parent,
             resource=s.resource,
             attributes=attrs,
-            events=s.events,
+            events=events,
             links=s.links,
             kind=s.kind,
-            status=s.status,
+            status=status,
             start_time=s.start_time,
             end_time=s.end_time,
             instrumentation_scope=s.instrumentation_scope,
         )
+
+    def _attrs(self, attrs: Any) -> Any:
+        return {k: self.scrub(v) for k, v in (attrs or {}).items()}
 
     def shutdown(self) -> None:
         self.inner.shutdown()
