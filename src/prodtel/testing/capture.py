@@ -11,6 +11,7 @@ from prodtel import export
 from prodtel.record import NAME, merged
 
 if TYPE_CHECKING:
+    from prodtel.catalog import Catalog
     from prodtel.record import Record
 
 
@@ -31,6 +32,7 @@ class Captured:
     def __init__(self) -> None:
         self.records: list[Sent] = []
         self.resource: dict[str, str] = {}
+        self.sentry_events: list[dict[str, Any]] = []
 
     # the Sink interface
     def write(self, records: list[Record]) -> None:
@@ -81,18 +83,79 @@ class Captured:
         raise AssertionError(f"{name!r} was sent, but not with {attrs}:\n{diffs}")
 
     def assert_nothing_sent(self) -> None:
+        """Assert no event would have left (consent off, or nothing tracked)."""
         if self.events:
             raise AssertionError(f"expected nothing sent, but got:\n{self.dump()}")
+
+    def assert_matches_catalog(self, catalog: Catalog) -> None:
+        """Assert every captured event and attribute is declared in `catalog`, with its type,
+        enum and length: what the public usage page promises, and nothing more."""
+        from prodtel.catalog import CatalogError, Validator
+        from prodtel.record import UID
+
+        problems = []
+        check = Validator(catalog, strict=True, drops={})
+        for e in self.events:
+            attrs = {k: v for k, v in e.attrs.items() if k != UID and k not in catalog.context}
+            ctx = {k: v for k, v in e.attrs.items() if k in catalog.context}
+            try:
+                check.event(e.name, attrs)
+                check.context(ctx)
+            except CatalogError as err:
+                problems.append(f"  {err}")
+        if problems:
+            raise AssertionError(
+                f"sent events do not match the {catalog.app} catalog:\n"
+                + "\n".join(problems)
+                + f"\nSent:\n{self.dump()}"
+            )
+
+    def assert_no_pii(self) -> None:
+        """Assert no captured value holds personal data: nothing the scrubber would still
+        rewrite (home paths, user and host names, emails, IPs, tokens), and none of this
+        machine's real HOME, user name or host name."""
+        from prodtel.scrub import GENERIC_USERS, Scrubber, machine_values
+
+        scrub = Scrubber()
+        real = {
+            k: v
+            for k, v in machine_values().items()
+            if v and len(v) >= 3 and not (k == "user" and v.lower() in GENERIC_USERS)
+        }
+        found = []
+        strings = [("resource", k, v) for k, v in self.resource.items()] + [
+            (e.name, k, v) for e in self.events for k, v in e.attrs.items()
+        ]
+        for where, key, value in strings:
+            if not isinstance(value, str):
+                continue
+            hits = [f"{kind} {v!r}" for kind, v in real.items() if _contains(value, v)]
+            if not hits and scrub(value) != value:
+                hits.append(f"would be scrubbed to {scrub(value)!r}")
+            if hits:
+                found.append(f"  {where}.{key} = {value!r}: {', '.join(hits)}")
+        if found:
+            raise AssertionError("personal data in what would be sent:\n" + "\n".join(found))
+
+
+def _contains(text: str, needle: str) -> bool:
+    import re
+
+    return re.search(r"(?<![\w])" + re.escape(needle) + r"(?![\w])", text) is not None
 
 
 @contextmanager
 def capture() -> Iterator[Captured]:
-    """Route every export to memory while the block runs; nothing leaves the process."""
+    """Route every export to memory while the block runs; nothing leaves the process. Sentry
+    events (with a DSN) are kept in `Captured.sentry_events` instead of being posted."""
     import prodtel
+    from prodtel import errors
 
     cap = Captured()
-    previous = export.override
+    previous, previous_transport = export.override, errors.transport_override
     export.override = cap
+    if previous_transport is None:
+        errors.transport_override = _sentry_transport(cap)
     t = prodtel.current()
     old_sink = None
     if t is not None and t.worker is not None:
@@ -101,5 +164,22 @@ def capture() -> Iterator[Captured]:
         yield cap
     finally:
         export.override = previous
+        errors.transport_override = previous_transport
         if old_sink is not None and t is not None and t.worker is not None:
             t.worker.sink = old_sink
+
+
+def _sentry_transport(cap: Captured) -> Any:
+    """A sentry-sdk transport that keeps events in `cap` (None without sentry-sdk)."""
+    try:
+        from sentry_sdk.transport import Transport
+    except ImportError:
+        return None
+
+    class Memory(Transport):
+        def capture_envelope(self, envelope: Any) -> None:
+            for item in envelope.items:
+                if item.type == "event" and item.payload.json is not None:
+                    cap.sentry_events.append(item.payload.json)
+
+    return Memory()
