@@ -13,6 +13,7 @@ from importlib import resources
 from typing import Any
 
 from prodtel.analytics.backend import Backend, Row
+from prodtel.analytics.display import version_key
 
 FORMAT = "prodtel.analytics.report/1"
 DEFAULT_DAYS = 30
@@ -22,10 +23,7 @@ QUERIES = [
     "summary",
     "new_installations",
     "active",
-    "active_by_version",
-    "active_by_os",
-    "active_by_arch",
-    "os_arch",
+    "active_by",
     "version_adoption",
     "events",
     "opt_outs",
@@ -34,6 +32,14 @@ QUERIES = [
     "crashes",
     "crash_types",
 ]
+
+
+# The report's keys, in the order `--json` prints them (docs/analytics.md).
+KEYS = [
+    "format", "app", "start", "end", "backend", "summary", "new_installations", "active",
+    "by_version", "by_os", "by_arch", "os_arch", "version_adoption", "events", "opt_outs",
+    "commands", "runs", "crashes", "crash_types",
+]  # fmt: skip
 
 
 class ReportError(ValueError):
@@ -102,13 +108,23 @@ def build(
 
 def _shape(r: dict[str, Any], run_event: str, run_attr: str) -> dict[str, Any]:
     r["summary"] = r["summary"][0] if r["summary"] else {}
-    r["by_version"] = r.pop("active_by_version")
-    r["by_os"] = r.pop("active_by_os")
-    r["by_arch"] = r.pop("active_by_arch")
+    by = r.pop("active_by")
+    for key, name in (("by_version", "version"), ("by_os", "os"), ("by_arch", "arch")):
+        r[key] = [
+            {name: x["value"], **{k: x[k] for k in ("installations", "sessions", "events")}}
+            for x in by
+            if x["dimension"] == name
+        ]
+    r["by_version"].sort(key=lambda x: version_key(x["version"]), reverse=True)
+    r["os_arch"] = [
+        {"os": x["value"], "arch": x["value2"], "installations": x["installations"]}
+        for x in by
+        if x["dimension"] == "os_arch"
+    ]
     r["commands"] = _rollup(r["commands"])
     r["runs"] = {"event": run_event, "attribute": run_attr, **_rollup(r["runs"])}
     r["crashes"] = _rollup(r["crashes"])
-    return r
+    return {k: r[k] for k in KEYS}
 
 
 def _rollup(rows: list[Row]) -> dict[str, Any]:
