@@ -54,6 +54,7 @@ pytest: venv collector
 test: lint typecheck pytest $(TEST_TARGETS)
 
 bench: venv collector
+	$(BIN)/pip install -q -r bench/requirements.txt
 	$(PY) bench/run.py
 
 clean:

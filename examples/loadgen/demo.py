@@ -1,10 +1,14 @@
 """`make demo`: loadgen against the real collector, end to end, as a new user meets it.
 
-1. starts otelcol-prodtel on 127.0.0.1 (file exporter, under build/demo/),
+1. starts otelcol-prodtel on 127.0.0.1 with loadgen's generated pipeline
+   (collector-config/loadgen.yaml: catalog enforcement, redaction, routing), files under
+   build/demo/data,
 2. runs loadgen on a terminal for the first time: the notice is shown, nothing is sent,
 3. runs it again: the usage report is sent,
 4. runs it with DO_NOT_TRACK=1: nothing is sent,
-5. prints what the collector received.
+5. crashes it on purpose (`run --fail`): the crash goes to the errors pipeline,
+6. prints what the collector received,
+7. ingests the collector's files into embedded chDB and prints the usage report.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ sys.path.insert(0, str(ROOT))
 
 from tests.support.app import clean_env  # noqa: E402
 from tests.support.collector import Collector  # noqa: E402
+from tests.support.net import free_port  # noqa: E402
 
 LOADGEN = [sys.executable, str(ROOT / "examples/loadgen/loadgen.py")]
 RUN = ["run", "--vus", "5", "--iterations", "20", "--duration", "1s"]
@@ -60,30 +65,72 @@ def main() -> int:
     shutil.rmtree(work, ignore_errors=True)
     home = work / "home"
     home.mkdir(parents=True)
-    with Collector(work / "collector") as c:
+    data = work / "data"
+    c = Collector(work / "collector", config=(ROOT / "collector-config/loadgen.yaml").read_text())
+    c.env.update(
+        {
+            "PRODTEL_OTLP_HTTP_ENDPOINT": f"127.0.0.1:{c.http_port}",
+            "PRODTEL_OTLP_GRPC_ENDPOINT": f"127.0.0.1:{c.grpc_port}",
+            "PRODTEL_HEALTH_ENDPOINT": f"127.0.0.1:{c.health_port}",
+            "PRODTEL_METRICS_PORT": str(free_port()),
+            "PRODTEL_DATA_DIR": str(data),
+        }
+    )
+    with c:
         env = clean_env(home, OTEL_EXPORTER_OTLP_ENDPOINT=c.endpoint)
-        print(f"collector: {c.endpoint} (OTLP/HTTP), writing {c.out_file}")
+        analytics = data / "analytics.jsonl"
+        print(
+            f"collector: {c.endpoint} (OTLP/HTTP), pipeline collector-config/loadgen.yaml, "
+            f"writing {data}/"
+        )
 
         step("1. first run, on a terminal: the notice is shown and nothing is sent")
         run_on_tty(RUN, env)
-        print(f"  collector received {len(list(c.log_records()))} records")
+        print(f"  collector received {len(list(c.log_records(analytics)))} records")
 
         step("2. second run: one usage report (plus the command event) is sent")
         run(RUN, env)
-        c.wait_records(2)
+        c.wait_records(2, path=analytics)
 
         step("3. DO_NOT_TRACK=1: nothing leaves the process")
-        before = len(list(c.log_records()))
+        before = len(list(c.log_records(analytics)))
         run(RUN, {**env, "DO_NOT_TRACK": "1"})
-        print(f"  collector received {len(list(c.log_records())) - before} new records")
+        print(f"  collector received {len(list(c.log_records(analytics))) - before} new records")
 
-        step("4. what the collector received")
-        recs = list(c.log_records())
+        step("4. a crash (run --fail): a scrubbed exception record goes to the errors pipeline")
+        run([*RUN, "--fail"], env)
+        c.wait_records(1, path=data / "errors.jsonl")
+
+        step("5. what the collector received")
+        recs = list(c.log_records(analytics)) + list(c.log_records(data / "errors.jsonl"))
         res = recs[0]["resource"]
         print("  resource: " + ", ".join(f"{k}={v}" for k, v in res.items()))
         for r in recs:
-            attrs = {k: v for k, v in r["attributes"].items() if k != "log.record.uid"}
+            attrs = {
+                k: (v if len(str(v)) < 60 else str(v)[:57] + "...")
+                for k, v in r["attributes"].items()
+                if k != "log.record.uid"
+            }
             print(f"  {r['event_name']:<14} {attrs}")
+
+    step("6. analytics: ingest into embedded chDB, then the report")
+    db = ["--db", str(work / "analytics-db")]
+    prodtel_cli = [sys.executable, "-m", "prodtel.cli.main"]
+    subprocess.run([*prodtel_cli, "analytics", "ingest", *db, str(data)], check=True)
+    subprocess.run(
+        [
+            *prodtel_cli,
+            "analytics",
+            "report",
+            *db,
+            "--app",
+            "loadgen",
+            "--html",
+            str(work / "report.html"),
+        ],
+        check=True,
+    )
+    print(f"\nHTML report: {work / 'report.html'}")
     return 0
 
 
