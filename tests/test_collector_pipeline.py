@@ -31,8 +31,8 @@ from prodtel.cli.main import load_catalog
 from prodtel.collector import generate
 from prodtel.encode import Encoder
 from tests.support.app import clean_env, loadgen, seen_notice
-from tests.support.collector import ROOT, Collector
-from tests.support.net import free_port, wait_http
+from tests.support.collector import ROOT, Collector, pipeline
+from tests.support.net import wait_http
 
 pytestmark = pytest.mark.e2e
 
@@ -56,18 +56,7 @@ Rec = tuple[int, int, str, dict[str, Any], dict[str, Any]]
 
 def start(workdir: Path, catalog: CatalogT = CATALOG, **env: str) -> Collector:
     """The generated pipeline for `catalog` on loopback ports, output under workdir/data."""
-    c = Collector(workdir, config=generate(catalog))
-    c.env.update(
-        {
-            "PRODTEL_OTLP_HTTP_ENDPOINT": f"127.0.0.1:{c.http_port}",
-            "PRODTEL_OTLP_GRPC_ENDPOINT": f"127.0.0.1:{c.grpc_port}",
-            "PRODTEL_HEALTH_ENDPOINT": f"127.0.0.1:{c.health_port}",
-            "PRODTEL_METRICS_PORT": str(free_port()),
-            "PRODTEL_DATA_DIR": str(workdir / "data"),
-            **env,
-        }
-    )
-    return c.start()
+    return pipeline(workdir, generate(catalog), workdir / "data", **env).start()
 
 
 @pytest.fixture(scope="module")

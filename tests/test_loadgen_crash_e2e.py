@@ -14,8 +14,8 @@ import pytest
 from prodtel.collector import generate
 from tests.support.app import LOADGEN, clean_env, loadgen, seen_notice
 from tests.support.bugsink import Bugsink
-from tests.support.collector import Collector
-from tests.support.net import free_port, wait_until
+from tests.support.collector import pipeline
+from tests.support.net import wait_until
 
 pytestmark = pytest.mark.e2e
 CATALOG = LOADGEN.parent / "telemetry_catalog.py"
@@ -40,17 +40,12 @@ def find_event(bugsink: Bugsink, installation_id: str) -> dict[str, Any] | None:
 def test_loadgen_crash_becomes_a_bugsink_issue_through_the_collector(
     bugsink: Bugsink, tmp_path: Path
 ) -> None:
-    c = Collector(tmp_path / "c", config=generate(loadgen_catalog()))
-    c.env.update(
-        {
-            "PRODTEL_OTLP_HTTP_ENDPOINT": f"127.0.0.1:{c.http_port}",
-            "PRODTEL_OTLP_GRPC_ENDPOINT": f"127.0.0.1:{c.grpc_port}",
-            "PRODTEL_HEALTH_ENDPOINT": f"127.0.0.1:{c.health_port}",
-            "PRODTEL_METRICS_PORT": str(free_port()),
-            "PRODTEL_DATA_DIR": str(tmp_path / "data"),
-            "PRODTEL_ERRORS_EXPORTERS": "[sentry_events]",
-            "SENTRY_DSN": bugsink.dsn,
-        }
+    c = pipeline(
+        tmp_path / "c",
+        generate(loadgen_catalog()),
+        tmp_path / "data",
+        PRODTEL_ERRORS_EXPORTERS="[sentry_events]",
+        SENTRY_DSN=bugsink.dsn,
     )
     home = tmp_path / "home"
     home.mkdir()

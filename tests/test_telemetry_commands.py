@@ -4,15 +4,11 @@ run as a user would: loadgen as a real process against the real collector."""
 from __future__ import annotations
 
 import json
-import os
-import pty
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from tests.support.app import LOADGEN, clean_env, loadgen, seen_notice
+from tests.support.app import clean_env, loadgen, run_on_tty, seen_notice
 from tests.support.collector import Collector
 
 RUN = ("run", "--vus", "2", "--iterations", "4", "--duration", "1s")
@@ -105,30 +101,6 @@ def test_unwritable_config_dir_leaves_the_app_running(tmp_path: Path) -> None:
     data = status(env)
     assert data["level"] == "off"
     assert any("cannot" in p for p in data["problems"]), data
-
-
-def run_on_tty(args: list[str], env: dict[str, str]) -> str:
-    master, slave = pty.openpty()
-    p = subprocess.Popen(
-        [sys.executable, str(LOADGEN), *args],
-        env=env,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=slave,
-    )
-    os.close(slave)
-    out = b""
-    while True:
-        try:
-            data = os.read(master, 4096)
-        except OSError:
-            break
-        if not data:
-            break
-        out += data
-    p.wait()
-    os.close(master)
-    return out.decode()
 
 
 def test_first_run_notice_shown_once_on_a_tty_only(tmp_path: Path) -> None:

@@ -13,8 +13,6 @@
 
 from __future__ import annotations
 
-import os
-import pty
 import shutil
 import subprocess
 import sys
@@ -23,9 +21,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from tests.support.app import clean_env  # noqa: E402
-from tests.support.collector import Collector  # noqa: E402
-from tests.support.net import free_port  # noqa: E402
+from tests.support.app import clean_env, run_on_tty  # noqa: E402
+from tests.support.collector import pipeline  # noqa: E402
 
 LOADGEN = [sys.executable, str(ROOT / "examples/loadgen/loadgen.py")]
 RUN = ["run", "--vus", "5", "--iterations", "20", "--duration", "1s"]
@@ -35,25 +32,8 @@ def step(title: str) -> None:
     print(f"\n\033[1m== {title}\033[0m", flush=True)
 
 
-def run_on_tty(args: list[str], env: dict[str, str]) -> None:
-    """Run with stderr on a pseudo-terminal, so the first-run notice shows as for a person."""
-    master, slave = pty.openpty()
-    p = subprocess.Popen(LOADGEN + args, env=env, stdin=subprocess.DEVNULL, stderr=slave)
-    os.close(slave)
-    chunks = []
-    while True:
-        try:
-            data = os.read(master, 4096)
-        except OSError:
-            break
-        if not data:
-            break
-        chunks.append(data)
-    p.wait()
-    os.close(master)
-    sys.stdout.write(
-        "".join(f"  stderr| {line}\n" for line in b"".join(chunks).decode().splitlines())
-    )
+def show_on_tty(args: list[str], env: dict[str, str]) -> None:
+    sys.stdout.write("".join(f"  stderr| {line}\n" for line in run_on_tty(args, env).splitlines()))
 
 
 def run(args: list[str], env: dict[str, str]) -> None:
@@ -66,16 +46,7 @@ def main() -> int:
     home = work / "home"
     home.mkdir(parents=True)
     data = work / "data"
-    c = Collector(work / "collector", config=(ROOT / "collector-config/loadgen.yaml").read_text())
-    c.env.update(
-        {
-            "PRODTEL_OTLP_HTTP_ENDPOINT": f"127.0.0.1:{c.http_port}",
-            "PRODTEL_OTLP_GRPC_ENDPOINT": f"127.0.0.1:{c.grpc_port}",
-            "PRODTEL_HEALTH_ENDPOINT": f"127.0.0.1:{c.health_port}",
-            "PRODTEL_METRICS_PORT": str(free_port()),
-            "PRODTEL_DATA_DIR": str(data),
-        }
-    )
+    c = pipeline(work / "collector", (ROOT / "collector-config/loadgen.yaml").read_text(), data)
     with c:
         env = clean_env(home, OTEL_EXPORTER_OTLP_ENDPOINT=c.endpoint)
         analytics = data / "analytics.jsonl"
@@ -85,7 +56,7 @@ def main() -> int:
         )
 
         step("1. first run, on a terminal: the notice is shown and nothing is sent")
-        run_on_tty(RUN, env)
+        show_on_tty(RUN, env)
         print(f"  collector received {len(list(c.log_records(analytics)))} records")
 
         step("2. second run: one usage report (plus the command event) is sent")

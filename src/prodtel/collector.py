@@ -17,6 +17,10 @@ import json
 import re
 import sys
 
+from prodtel import resource
+from prodtel._builtins import EXCEPTION as EXCEPTION_EVENT
+from prodtel.record import UID
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     import argparse
@@ -26,23 +30,7 @@ if TYPE_CHECKING:
     from prodtel.catalog import Attr, Catalog
 
 # docs/conventions.md: the resource attributes the SDK sends. Anything else is dropped.
-RESOURCE_KEYS = (
-    "service.name",
-    "service.version",
-    "os.type",
-    "os.version",
-    "host.arch",
-    "process.runtime.name",
-    "process.runtime.version",
-    "app.installation.id",
-    "session.id",
-    "telemetry.sdk.name",
-    "telemetry.sdk.language",
-    "telemetry.sdk.version",
-    "deployment.environment.name",
-)
-UID = "log.record.uid"
-EXCEPTION_EVENT = "exception"
+RESOURCE_KEYS = resource.KEYS
 RESOURCE_MAX_BYTES = 256  # versions, ids and names; nothing the SDK sends comes close
 SEVERITY_TEXT_MAX_BYTES = 16
 SCOPE_MAX_BYTES = 128

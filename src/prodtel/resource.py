@@ -35,6 +35,22 @@ _ARCH = {
 _OS = {"linux": "linux", "darwin": "darwin", "win32": "windows", "cygwin": "windows"}
 
 SDK_VERSION = "0.1.0"
+# Every key `attributes()` may set (docs/conventions.md); the collector keeps only these.
+KEYS = (
+    "service.name",
+    "service.version",
+    "os.type",
+    "os.version",
+    "host.arch",
+    "process.runtime.name",
+    "process.runtime.version",
+    "app.installation.id",
+    "session.id",
+    "telemetry.sdk.name",
+    "telemetry.sdk.language",
+    "telemetry.sdk.version",
+    "deployment.environment.name",
+)
 
 
 def normalise_arch(machine: str) -> str:

@@ -49,6 +49,34 @@ def seen_notice(home: Path) -> None:
     (cfg / "telemetry.json").write_text('{"notice_shown_at": "2026-01-01T00:00:00Z"}\n')
 
 
+def run_on_tty(args: list[str], env: dict[str, str]) -> str:
+    """Run loadgen with stderr on a pseudo-terminal (as for a person); return what it printed
+    there. The first-run notice only shows on a terminal."""
+    import pty
+
+    master, slave = pty.openpty()
+    p = subprocess.Popen(
+        [sys.executable, str(LOADGEN), *args],
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=slave,
+    )
+    os.close(slave)
+    out = b""
+    while True:
+        try:
+            data = os.read(master, 4096)
+        except OSError:
+            break
+        if not data:
+            break
+        out += data
+    p.wait()
+    os.close(master)
+    return out.decode()
+
+
 def loadgen(*args: str, env: dict[str, str], timeout: float = 60) -> Run:
     log = Path(env["HOME"]) / "connects.log"
     log.unlink(missing_ok=True)

@@ -138,6 +138,23 @@ class Collector:
         raise TimeoutError(f"expected {n} records, got {len(recs)}")
 
 
+def pipeline(workdir: Path, config: str, data_dir: Path, **env: str) -> Collector:
+    """A collector running a generated prodtel pipeline (collector-config/*.yaml) on loopback
+    ports, writing its files under `data_dir`; not started."""
+    c = Collector(workdir, config=config)
+    c.env.update(
+        {
+            "PRODTEL_OTLP_HTTP_ENDPOINT": f"127.0.0.1:{c.http_port}",
+            "PRODTEL_OTLP_GRPC_ENDPOINT": f"127.0.0.1:{c.grpc_port}",
+            "PRODTEL_HEALTH_ENDPOINT": f"127.0.0.1:{c.health_port}",
+            "PRODTEL_METRICS_PORT": str(free_port()),
+            "PRODTEL_DATA_DIR": str(data_dir),
+            **env,
+        }
+    )
+    return c
+
+
 def any_value(v: dict[str, Any]) -> Any:
     """Decode an OTLP/JSON AnyValue."""
     if "stringValue" in v:
