@@ -156,3 +156,20 @@ def test_click_and_typer_mounts(
     r = runner.invoke(app, ["telemetry", "status", "--json"])
     assert json.loads(r.output)["decided_by"] == "config file"
     prodtel.shutdown(0)
+
+
+def test_prodtel_cli_explains_any_apps_consent(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import prodtel
+    from prodtel.cli.main import main
+
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))
+    monkeypatch.setenv("LOADGEN_NO_USAGE_REPORT", "1")
+    catalog = "examples/loadgen/telemetry_catalog.py:CATALOG"
+    args = ["telemetry", "--catalog", catalog, "--opt-out-env", "LOADGEN_NO_USAGE_REPORT"]
+    assert main([*args, "status", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["app"] == "loadgen" and data["level"] == "off"
+    assert data["decided_by"] == "env LOADGEN_NO_USAGE_REPORT"
+    prodtel.shutdown(0)

@@ -3,6 +3,7 @@ and the telemetry commands for any app.
 
     prodtel docs --catalog examples/loadgen/telemetry_catalog.py:CATALOG --output USAGE.md
     prodtel schema --catalog pkg.telemetry:CATALOG --output events.schema.json
+    prodtel telemetry --catalog pkg.telemetry:CATALOG status --explain
 """
 
 from __future__ import annotations
@@ -74,6 +75,21 @@ def cmd_schema(args: argparse.Namespace) -> int:
     return _write_or_check(text, args.output, args.check)
 
 
+def cmd_telemetry(args: argparse.Namespace) -> int:
+    """`prodtel telemetry --catalog pkg:CATALOG status`: any app's consent, from outside it."""
+    import prodtel
+    from prodtel.cli.mount import run_argparse
+
+    prodtel.init(
+        load_catalog(args.catalog),
+        args.app_version,
+        show_notice=False,
+        opt_out_envs=args.opt_out_env,
+        policy=args.policy,
+    )
+    return run_argparse(args)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="prodtel", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="cmd", required=True)
@@ -90,6 +106,15 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument("--level-env", help="the app's level env var")
             p.add_argument("--opt-out-env", action="append", help="an opt-out env var")
         p.set_defaults(func=fn)
+    from prodtel.cli.mount import add_argparse
+
+    add_argparse(sub)
+    tel = sub.choices["telemetry"]
+    tel.add_argument("--catalog", required=True, help="the app's catalog: module:ATTR")
+    tel.add_argument("--app-version", default="0", help="the app's version")
+    tel.add_argument("--opt-out-env", action="append", help="an opt-out env var of the app")
+    tel.add_argument("--policy", choices=["opt-out", "opt-in"], default="opt-out")
+    tel.set_defaults(func=cmd_telemetry)
     for module in ("prodtel.collector", "prodtel.analytics.cli"):
         try:
             importlib.import_module(module).register(sub)
