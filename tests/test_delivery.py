@@ -250,3 +250,31 @@ def test_requests_stay_under_the_collectors_size_limit(tmp_path: Path, telemetry
         assert prodtel.flush(60)
         assert seqs(c.wait_records(600, timeout=30)) == list(range(600))
         assert "dropped_rejected" not in t.stats
+
+
+def test_disable_in_another_process_stops_this_one(
+    collector: Collector, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A long-running process sees `telemetry disable` from a shell: nothing it records
+    after the disable leaves (what it recorded before still does)."""
+    monkeypatch.setenv("PRODTEL_UPLOADER", "1")
+    (tmp_path / "telemetry.json").write_text('{"notice_shown_at": "2026-01-01"}')
+    t = start(collector.endpoint, tmp_path)
+    for i in range(10):
+        prodtel.track("tick", seq=i)
+    assert prodtel.flush(10)
+    time.sleep(1.1)  # the worker looks at the consent file at most once a second
+    from prodtel.config import Settings
+    from prodtel.telemetry import Telemetry
+
+    other = Telemetry(Settings(CAT, "1.0", config_dir=str(tmp_path)))  # the shell's process
+    other.disable(source="command")
+    other.shutdown(0.5)
+    for i in range(10, 20):
+        prodtel.track("tick", seq=i)
+    time.sleep(1.1)
+    prodtel.flush(3)
+    assert seqs(collector.wait_records(10)) == list(range(10))
+    time.sleep(0.5)
+    assert seqs(list(collector.log_records())) == list(range(10))
+    assert t.decision.level_name == "off"

@@ -40,6 +40,8 @@ class Telemetry:
         self.context: dict[str, object] = {}
         self.clock = settings.clock or time.time_ns
         self._store: ConsentStore | None = None
+        self._mtime: int | None = None
+        self._next_watch = 0.0
         self.decision: Decision = resolve(settings, os.environ, lambda: self.store)
         self.worker: Worker | None = None
         self.resource: dict[str, str] = {}
@@ -59,6 +61,31 @@ class Telemetry:
             s = self.settings
             self._store = ConsentStore(s.config_dir or default_dir(s.app)).load()
         return self._store
+
+    def watched_decision(self) -> Decision:
+        """The decision, re-read (at most once a second) when another process changed the
+        consent file: a `telemetry disable` elsewhere stops this long-running process too, and
+        what it recorded after that disable never leaves."""
+        now = time.monotonic()
+        if now < self._next_watch or self._store is None:
+            return self.decision
+        self._next_watch = now + 1.0
+        try:
+            mtime = os.stat(self._store.path).st_mtime_ns
+        except OSError:
+            mtime = 0
+        if self._mtime is None:
+            self._mtime = mtime
+        elif mtime != self._mtime:
+            self._mtime = mtime
+            old = self.decision
+            self._store = None
+            new = resolve(self.settings, os.environ, self.store)
+            disabled_at = int(self.store.get("disabled_at_ns") or 0)
+            if new.level < old.level and disabled_at:
+                new.prior, new.until_ns = old.level, disabled_at
+            self.decision = new
+        return self.decision
 
     @property
     def state_dir(self) -> str:
@@ -129,7 +156,7 @@ class Telemetry:
         else:
             sink = export.NoEndpoint(self.stats)
         processors: list[pipeline.Processor] = [
-            pipeline.Gate(lambda: self.decision, self.drops),
+            pipeline.Gate(self.watched_decision, self.drops),
             pipeline.Scrub(lambda: self.scrubber),
             pipeline.Stamp(),
         ]
