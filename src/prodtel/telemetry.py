@@ -8,20 +8,20 @@ from __future__ import annotations
 import os
 import time
 
-from prodtel import pipeline
 from prodtel._builtins import DISABLED, ENABLED
 from prodtel.catalog import Validator
 from prodtel.consent import levels
 from prodtel.consent.resolve import resolve
-from prodtel.consent.store import ConsentStore, default_dir
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable
     from typing import Any
 
+    from prodtel import pipeline
     from prodtel.config import Settings
     from prodtel.consent.resolve import Decision
+    from prodtel.consent.store import ConsentStore
     from prodtel.export import Worker
     from prodtel.scrub import Scrubber
 
@@ -58,6 +58,8 @@ class Telemetry:
     def store(self) -> ConsentStore:
         """The consent file, read on first use (an opt-out by env never touches the disk)."""
         if self._store is None:
+            from prodtel.consent.store import ConsentStore, default_dir
+
             s = self.settings
             self._store = ConsentStore(s.config_dir or default_dir(s.app)).load()
         return self._store
@@ -126,7 +128,7 @@ class Telemetry:
         return self._scrubber
 
     def _start(self) -> None:
-        from prodtel import export, identity, resource
+        from prodtel import export, identity, pipeline, resource
 
         s = self.settings
         iid = s.installation_id or identity.installation_id(self.store)
