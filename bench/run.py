@@ -227,17 +227,20 @@ def section_exit(ctx: dict[str, str], repeats: int) -> None:
     targets = {"up": None, "refused": refused_url(), "blackhole": hole.url}
     work = Path(tempfile.mkdtemp())
     seen(work)
-    sdks = ["prodtel", "otel", "posthog", "segment", "sentry"]
+    sdks = os.environ.get("BENCH_EXIT_SDKS", "prodtel-off,prodtel,otel,posthog,segment,sentry")
+    sdks = sdks.split(",")
     table: dict[str, dict[str, float]] = {}
     for sdk in sdks:
         for mode, url in targets.items():
-            up = ctx["collector"] if sdk in ("prodtel", "otel") else ctx["null"]
+            up = ctx["collector"] if sdk in ("prodtel", "prodtel-off", "otel") else ctx["null"]
             env = base_env(work, BENCH_ENDPOINT=url or up)
+            if sdk == "prodtel-off":
+                env["BENCHAPP_TELEMETRY"] = "off"
             vals = []
             for i in range(repeats):
                 progress(f"exit: {sdk} / {mode} ({i + 1}/{repeats})")
                 p = subprocess.Popen(
-                    [PY, str(SCEN / "exit_latency.py"), sdk],
+                    [PY, str(SCEN / "exit_latency.py"), sdk.removesuffix("-off")],
                     env=env,
                     stdout=subprocess.PIPE,
                     stderr=subprocess.DEVNULL,
