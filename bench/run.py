@@ -65,7 +65,8 @@ def base_env(home: Path, **extra: str) -> dict[str, str]:
     env = {
         k: v
         for k, v in os.environ.items()
-        if not k.startswith(("OTEL_", "PRODTEL_", "BENCHAPP_")) and k != "DO_NOT_TRACK"
+        if not k.startswith(("OTEL_", "PRODTEL_", "BENCHAPP_"))
+        and k not in ("DO_NOT_TRACK", "PYTHONDONTWRITEBYTECODE")
     }
     env.update(
         HOME=str(home),
@@ -330,6 +331,10 @@ def chart(path: Path) -> None:
 def main() -> int:
     wanted = sys.argv[1:] or list(SECTIONS)
     RESULTS.mkdir(parents=True, exist_ok=True)
+    # Byte-compile prodtel as a wheel install would (the peers' .pyc files come with pip).
+    import compileall
+
+    compileall.compile_dir(str(ROOT / "src/prodtel"), quiet=1)
     null = NullServer()
     with Collector(Path(tempfile.mkdtemp()) / "collector") as c:
         ctx = {"collector": c.endpoint, "null": null.url}
