@@ -136,3 +136,18 @@ def test_corrupt_and_unreadable_config_fall_back(tmp_path: Path) -> None:
     assert s.update(level="all") is False
     assert s.problem and "cannot write" in s.problem
     assert s.get("level") == "all"  # the in-memory value still applies
+
+
+def test_ci_tag_names_the_ci_system_on_the_resource(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import prodtel
+    from prodtel.testing import capture
+
+    monkeypatch.setenv("MYAPP_TELEMETRY", "all")
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    with capture() as sent:
+        t = prodtel.init(CAT, "1.0", config_dir=str(tmp_path), ci="tag")
+        assert t.resource["prodtel.ci"] == "GITHUB_ACTIONS"
+        prodtel.init(CAT, "1.0", config_dir=str(tmp_path), ci="send")
+        assert "prodtel.ci" not in prodtel.current().resource  # type: ignore[union-attr]
+        assert sent.records == []
+    prodtel.shutdown(0)

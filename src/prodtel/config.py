@@ -8,7 +8,7 @@
 | level_env    | -                                                    | "<APP>_TELEMETRY"     |
 | opt_out_envs | -                                                    | ("<APP>_NO_TELEMETRY",) |
 | cli_opt_out  | - (the app passes its parsed flag)                   | False                 |
-| ci           | -                                                    | "send" or "suppress"  |
+| ci           | - ("tag": resource `prodtel.ci` names the CI system) | "send", "suppress", "tag" |
 | strict       | PRODTEL_STRICT=1                                     | False                 |
 | debug        | PRODTEL_DEBUG=1 (print records on stderr, send none) | False                 |
 | config_dir   | - (XDG_CONFIG_HOME is honoured via platformdirs)     | platformdirs config   |
@@ -69,8 +69,8 @@ class Settings:
         env = os.environ if environ is None else environ
         if policy not in ("opt-out", "opt-in"):
             raise ValueError(f"policy must be 'opt-out' or 'opt-in', not {policy!r}")
-        if ci not in ("send", "suppress"):
-            raise ValueError(f"ci must be 'send' or 'suppress', not {ci!r}")
+        if ci not in ("send", "suppress", "tag"):
+            raise ValueError(f"ci must be 'send', 'suppress' or 'tag', not {ci!r}")
         prefix = _env_prefix(catalog.app)
         self.catalog = catalog
         self.app = catalog.app

@@ -50,6 +50,7 @@ KEYS = (
     "telemetry.sdk.language",
     "telemetry.sdk.version",
     "deployment.environment.name",
+    "prodtel.ci",
 )
 
 
@@ -74,7 +75,12 @@ def os_version() -> str:
 
 
 def attributes(
-    app: str, version: str, installation_id: str, session_id: str, environment: str | None = None
+    app: str,
+    version: str,
+    installation_id: str,
+    session_id: str,
+    environment: str | None = None,
+    ci: str | None = None,
 ) -> dict[str, str]:
     attrs = {
         "service.name": app,
@@ -92,6 +98,8 @@ def attributes(
     }
     if environment:
         attrs["deployment.environment.name"] = environment
+    if ci:  # the app's CI policy is "tag": the CI system, by the env var that showed it
+        attrs["prodtel.ci"] = ci
     return attrs
 
 

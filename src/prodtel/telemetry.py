@@ -132,8 +132,9 @@ class Telemetry:
 
         s = self.settings
         iid = s.installation_id or identity.installation_id(self.store)
+        ci = self.decision.ci_var if s.ci == "tag" else None
         self.resource = resource.attributes(
-            s.app, s.version, iid, identity.session_id(), s.environment
+            s.app, s.version, iid, identity.session_id(), s.environment, ci
         )
         sink: export.Sink
         uploader = None

@@ -53,6 +53,7 @@ class Decision:
 
     __slots__ = (
         "ci",
+        "ci_var",
         "first_run",
         "level",
         "prior",
@@ -73,6 +74,7 @@ class Decision:
         self.since_ns = 0  # records older than this never leave (opt-in date)
         self.until_ns = 0  # records older than this are judged by `prior` (a disable's cutoff)
         self.prior = levels.OFF
+        self.ci_var: str | None = None  # the env var that showed a CI run
 
     def allows(self, severity: int) -> bool:
         """May a record of this severity, recorded now, leave?"""
@@ -129,6 +131,7 @@ def resolve(
     caps.append(("env DO_NOT_TRACK", dnt, "environment", levels.truthy(dnt)))
     ci_var = detect_ci(environ)
     d.ci = ci_var is not None
+    d.ci_var = ci_var
     caps.append(
         (
             f"CI detection ({ci_var or 'none'})",
