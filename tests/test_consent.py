@@ -143,6 +143,7 @@ def test_ci_tag_names_the_ci_system_on_the_resource(tmp_path: Path, monkeypatch)
     from prodtel.testing import capture
 
     monkeypatch.setenv("MYAPP_TELEMETRY", "all")
+    monkeypatch.delenv("CI", raising=False)  # CI itself may run this test
     monkeypatch.setenv("GITHUB_ACTIONS", "true")
     with capture() as sent:
         t = prodtel.init(CAT, "1.0", config_dir=str(tmp_path), ci="tag")

@@ -110,8 +110,10 @@ def run_paths(env: Env, text: str) -> dict[str, str]:
         _raise(text)
     except RuntimeError as e:
         prodtel.capture_exception(e)
-    notes = [r.attrs for r in env.sent.named("note")]
-    recs = [r.attrs for r in env.sent.named("exception")]
+    # log.record.uid is random hex made by prodtel (its counter has runs of zeros that a
+    # minimal generated secret of zeros matches): not data that came from the app.
+    notes = [_no_uid(r.attrs) for r in env.sent.named("note")]
+    recs = [_no_uid(r.attrs) for r in env.sent.named("exception")]
     events = env.mem.events
     assert len(notes) == len(recs) == len(events) == 1, (notes, recs, events)
     return {
@@ -121,12 +123,20 @@ def run_paths(env: Env, text: str) -> dict[str, str]:
     }
 
 
+def _no_uid(attrs: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in attrs.items() if k != "log.record.uid"}
+
+
 def leaks(env: Env, s: Sample, template: str = "{}") -> list[str]:
     found = []
     for path, out in run_paths(env, template.format(s.value)).items():
         for n in s.needles:
             if n in out:
-                found.append(f"{path}: {s.kind} {n!r} in {template.format(s.value)!r}")
+                i = out.index(n)
+                found.append(
+                    f"{path}: {s.kind} {n!r} in {template.format(s.value)!r}, "
+                    f"sent as ...{out[max(0, i - 60) : i + 40]!r}..."
+                )
         for w in s.words:
             if re.search(rf"(?<![\w]){re.escape(w)}(?![\w])", out, re.I):
                 found.append(f"{path}: {s.kind} word {w!r} in {template.format(s.value)!r}")
