@@ -291,16 +291,35 @@ class Worker:
         self.last_error: str | None = None
         self.thread: threading.Thread | None = None
         self.pid = os.getpid()
-        os.register_at_fork(after_in_child=self._after_fork)
+        self._fork_held: threading.Lock | None = None
+        os.register_at_fork(
+            before=self._before_fork,
+            after_in_parent=self._after_fork_parent,
+            after_in_child=self._after_fork,
+        )
 
     def start(self) -> None:
         if self.thread is None or not self.thread.is_alive():
             self.thread = threading.Thread(target=self._loop, name="prodtel-export", daemon=True)
             self.thread.start()
 
+    def _before_fork(self) -> None:
+        """Hold the outbox lock across fork(): every SQLite call runs under it, so no thread
+        is inside SQLite and the child cannot inherit a SQLite mutex nobody will release."""
+        box = getattr(self.sink, "outbox", None)
+        if box is not None:
+            box.lock.acquire()
+            self._fork_held = box.lock
+
+    def _after_fork_parent(self) -> None:
+        held, self._fork_held = self._fork_held, None
+        if held is not None:
+            held.release()
+
     def _after_fork(self) -> None:
         """In a forked child: the parent's thread is gone and its locks may be held. Start
         clean; the parent still owns (and sends) what was queued before the fork."""
+        self._fork_held = None  # the child's outbox gets a new lock (forget)
         if self.deadline is not None:
             return
         self.queue = deque()

@@ -67,6 +67,12 @@ class Outbox:
 
     def open(self) -> sqlite3.Connection:
         if self.db is None:
+            with self.lock:  # every SQLite call holds the lock, so a fork never splits one
+                return self._connect()
+        return self.db
+
+    def _connect(self) -> sqlite3.Connection:
+        if self.db is None:
             os.makedirs(self.state_dir, exist_ok=True)
             db = sqlite3.connect(
                 self.path, timeout=5.0, isolation_level=None, check_same_thread=False
