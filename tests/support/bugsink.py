@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from tests.support.net import free_port, wait_http
+from tests.support.net import free_port, stop_process, wait_http
 
 ROOT = Path(__file__).resolve().parents[2]
 VENV = Path(os.environ.get("PRODTEL_BUGSINK_VENV", ROOT / "build/bugsink-venv"))
@@ -161,13 +161,7 @@ class Bugsink:
             raise RuntimeError(f"bugsink did not start:\n{self.log_file.read_text()}") from None
 
     def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop_process(self.proc)
         self.proc = None
 
     def envelope_posts(self) -> int:

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tests.support.net import free_port, wait_http
+from tests.support.net import free_port, stop_process, wait_http
 
 ROOT = Path(__file__).resolve().parents[2]
 BINARY = Path(os.environ.get("PRODTEL_COLLECTOR", ROOT / "build/otelcol-prodtel/otelcol-prodtel"))
@@ -90,13 +90,7 @@ class Collector:
         return self
 
     def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop_process(self.proc)
         self.proc = None
 
     def __enter__(self) -> Collector:

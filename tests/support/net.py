@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+import subprocess
 import time
 import urllib.error
 import urllib.request
@@ -46,3 +47,14 @@ def wait_until(probe: Callable[[], T], timeout: float = 15.0, interval: float = 
         if got or time.monotonic() > deadline:
             return got
         time.sleep(interval)
+
+
+def stop_process(proc: subprocess.Popen[bytes] | None, grace: float = 10.0) -> None:
+    """Terminate a server started by a test; kill it if it does not exit within `grace`."""
+    if proc is not None and proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(grace)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
