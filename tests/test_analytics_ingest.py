@@ -409,9 +409,9 @@ def test_real_rotation_by_the_file_exporter(
             for n in range(half, sent):
                 prodtel.track("tick", n=n)
             prodtel.shutdown(20)
-            from prodtel import errors
+            from prodtel import crash
 
-            errors.uninstall()  # init() hooked sys.excepthook; leave the interpreter as it was
+            crash.uninstall()  # init() hooked sys.excepthook; leave the interpreter as it was
             deadline = time.monotonic() + 20
             while time.monotonic() < deadline:
                 files = expand([c.out_file])

@@ -481,9 +481,9 @@ def test_real_path_figures(pipeline: Collector, tmp_path: Path, monkeypatch: Any
             sent += 1
         prodtel.shutdown(5.0)
     monkeypatch.delenv("SHOPCLI_TELEMETRY")
-    from prodtel import errors
+    from prodtel import crash
 
-    errors.uninstall()  # init() hooked sys.excepthook; leave the interpreter as it was
+    crash.uninstall()  # init() hooked sys.excepthook; leave the interpreter as it was
 
     data = pipeline.workdir / "data"
     deadline = time.monotonic() + 20
