@@ -368,7 +368,7 @@ def test_lock_is_reentrant_after_release(tmp_path: Path) -> None:
 
 def test_import_prodtel_loads_no_analytics_dependency() -> None:
     code = (
-        "import sys, prodtel, prodtel.analytics, prodtel.analytics.cli\n"
+        "import sys, prodtel, prodtel.analytics, prodtel.cli.analytics\n"
         "bad = [m for m in ('chdb', 'clickhouse_connect', 'rich', 'pandas', 'pyarrow')"
         " if m in sys.modules]\n"
         "print(bad)"

@@ -411,7 +411,7 @@ def test_hand_worked_figures(tmp_path: Path) -> None:
 def pipeline(tmp_path: Path) -> Iterator[Collector]:
     """The real collector running the pipeline `prodtel collector-config` generates for the
     test's catalog (filter, redaction, routing: exception records go to errors.jsonl)."""
-    from prodtel.collector import generate
+    from prodtel.collector_config import generate
 
     c = Collector(tmp_path / "collector", config=generate(CATALOG))
     c.env = {
