@@ -181,7 +181,9 @@ class Telemetry:
                 )
             # Nothing recorded from now on passes the gate. The queue only holds what the old
             # level let in, so `prior` may be ALL.
-            self.decision = d.cut_off(now + 1, prior=levels.ALL, level=levels.OFF, winner="config file")
+            self.decision = d.cut_off(
+                now + 1, prior=levels.ALL, level=levels.OFF, winner="config file"
+            )
             w.flush(flush_timeout)
         self.store.update(level="off", decided_by=source, disabled_at_ns=now)
         self.decision = self.consent.resolve()

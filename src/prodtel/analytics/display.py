@@ -26,4 +26,3 @@ def num(x: Any, digits: int = 1) -> str:
     if isinstance(x, int):
         return f"{x:,}"
     return f"{float(x):,.{digits}f}"
-
