@@ -19,6 +19,7 @@ import sys
 
 from prodtel import resource
 from prodtel._builtins import EXCEPTION as EXCEPTION_EVENT
+from prodtel.patterns import re2_forms
 from prodtel.record import UID
 
 TYPE_CHECKING = False
@@ -39,26 +40,20 @@ SCOPE_MAX_BYTES = 128
 ADDRESS_KEYS = re.compile(
     r"^(client|network\.peer|net\.peer|net\.sock\.peer|source)\.|^http\.client_ip$"
 )
-# Second line of defence behind the SDK's scrubber (prodtel.scrub), in RE2 syntax (no
-# look-around): a match is replaced by "****". They go to the redaction processor as ONE
+# Second line of defence behind the SDK's scrubber: the RE2 forms of the one pattern table
+# (prodtel.patterns), a match replaced by "****". They go to the redaction processor as ONE
 # alternation: it keeps its patterns in a map (random order), and overlapping patterns applied in
 # a random order mask differently (an email pattern eating into `user:pass@host`). One regex
 # takes the leftmost match, every time.
-REDACT_PATTERNS = (
-    r"(?i)\b[a-z][a-z0-9+.-]*://[^\s/:@]+:[^\s/@]+@",  # credentials in URLs
-    r"\beyJ[A-Za-z0-9_-]{5,}\.eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}",  # JWT
-    r"(?i)\b(?:bearer|token|basic)\s+[A-Za-z0-9._~+/=-]{12,}",
-    r"\b(?:(?:AKIA|ASIA)[0-9A-Z]{16}|gh[pousr]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{30,}"
-    r"|xox[abprs]-[A-Za-z0-9-]{10,}|(?:sk|pk|rk)_(?:live|test)_[A-Za-z0-9]{16,}"
-    r"|sk-[A-Za-z0-9_-]{20,}|glpat-[A-Za-z0-9_-]{20,})",  # vendor token formats
-    r"(?i)\b(?:api[_-]?key|access[_-]?token|auth[_-]?token|secret|password|passwd|pwd)"
-    r"""["']?\s*[:=]\s*["']?[^\s"',;&]+""",  # key=value secrets
-    r"(?s)-----BEGIN [A-Z ]*PRIVATE KEY-----.*?(?:-----END [A-Z ]*PRIVATE KEY-----|\z)",
-    r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}",  # email
-    r"\b(?:(?:25[0-5]|2[0-4][0-9]|1?[0-9]?[0-9])\.){3}(?:25[0-5]|2[0-4][0-9]|1?[0-9]?[0-9])\b",
-    r"(?i)\b(?:[0-9a-f]{1,4}:){7}[0-9a-f]{1,4}\b"  # IPv6, full and compressed
-    r"|\b(?:[0-9a-f]{1,4}:){1,6}(?::[0-9a-f]{1,4}){1,6}\b",
-)
+REDACT_PATTERNS = tuple(re2_forms())
+SCHEMA_URL_MAX_BYTES = 256
+
+
+def redaction_regex() -> str:
+    """The table's RE2 forms as one alternation, in table order."""
+    return "|".join(f"(?:{p})" for p in REDACT_PATTERNS)
+
+
 # Go's regexp allows at most 1000 repetitions per (nested) repeat.
 _MAX_REPEAT = 1000
 # Env vars the generated config reads, with their defaults (documented in docs/collector.md).
@@ -167,7 +162,7 @@ def config(catalog: Catalog) -> dict[str, Any]:
                 "allow_all_keys": False,
                 "allowed_keys": allowed_keys(catalog),
                 "ignored_keys": ignored_keys(catalog),
-                "blocked_values": [_lit("|".join(f"(?:{p})" for p in REDACT_PATTERNS))],
+                "blocked_values": [_lit(redaction_regex())],
                 "summary": "silent",
             },
             "batch": {"send_batch_size": 8192, "send_batch_max_size": 16384, "timeout": "200ms"},
@@ -251,26 +246,37 @@ def route_condition() -> str:
 
 def transform_groups(catalog: Catalog) -> list[dict[str, Any]]:
     """OTTL statement groups: resource and scope, every record, then one group per event."""
-    common = [
+    # Strings the redaction processor never sees (it scans attributes only): cut, then masked
+    # with the same patterns.
+    resource_stmts = [
         f"keep_keys(resource.attributes, {_list(RESOURCE_KEYS)})",
         f"truncate_all(resource.attributes, {RESOURCE_MAX_BYTES})",
+        _cap("resource.schema_url", SCHEMA_URL_MAX_BYTES),
+        _mask("resource.schema_url"),
+    ]
+    scope_stmts = [
         'delete_matching_keys(scope.attributes, ".*")',
         _cap("scope.name", SCOPE_MAX_BYTES),
         _cap("scope.version", SCOPE_MAX_BYTES),
+        _cap("scope.schema_url", SCHEMA_URL_MAX_BYTES),
+        _mask("scope.name"),
+        _mask("scope.version"),
+        _mask("scope.schema_url"),
     ]
     uid = _attr(UID)
     records = [
         # The SDK never sends a body; nothing may ride in one.
         'set(log.body, "") where log.body != nil',
         _cap("log.severity_text", SEVERITY_TEXT_MAX_BYTES),
+        _mask("log.severity_text"),
         f"delete_key(log.attributes, {_q(UID)}) where {uid} != nil"
         f" and not IsMatch({uid}, {_q('^[0-9a-f]{32}$')})",
     ]
     for a in storable(catalog.context):
         records += attr_statements(a)
     groups: list[dict[str, Any]] = [
-        {"context": "resource", "statements": common[:2]},
-        {"context": "scope", "statements": common[2:]},
+        {"context": "resource", "statements": resource_stmts},
+        {"context": "scope", "statements": scope_stmts},
         {"context": "log", "statements": records},
     ]
     context = storable(catalog.context)
@@ -353,6 +359,10 @@ def _first_chars(n: int) -> str:
 
 def _cap(path: str, n: int) -> str:
     return f"set({path}, Substring({path}, 0, {n}, true)) where Len({path}) > {n}"
+
+
+def _mask(path: str) -> str:
+    return f"replace_pattern({path}, {_q(redaction_regex())}, {_q('****')}) where {path} != nil"
 
 
 def _attr(name: str) -> str:

@@ -50,7 +50,7 @@ ADDRESSES = (
         "<ip>",
         rf"\b{_IPV4}\b",
         matches=("from 192.168.1.20:8080", "203.0.113.77"),
-        keeps=("python 3.11.7", "version 1.2.3.4.5"),
+        keeps=("python 3.11.7", "999.1.1.1"),
     ),
     Pattern(
         "mac",

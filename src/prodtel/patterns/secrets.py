@@ -77,7 +77,22 @@ VENDOR_TOKENS: tuple[tuple[str, str], ...] = (
     ("twilio", r"SK[0-9a-fA-F]{32}\b|AC[a-z0-9]{32}\b"),
     ("yandex", r"t1\.[A-Za-z0-9_-]{1,100}={0,2}\.[A-Za-z0-9_-]{86}={0,2}"),
 )  # fmt: skip
-_VENDOR = r"\b(?:" + "|".join(rx for _, rx in VENDOR_TOKENS) + ")"
+# Families with a placeholder of their own; the rest become <api-key>.
+_OWN = {"aws": "<aws-key>", "github": "<github-token>", "gitlab": "<gitlab-token>",
+        "slack": "<slack-token>"}  # fmt: skip
+
+
+def _vendor(families: set[str], exclude: bool = False) -> str:
+    rxs = [rx for fam, rx in VENDOR_TOKENS if (fam in families) != exclude]
+    return r"\b(?:" + "|".join(rxs) + ")"
+
+
+def _own_token(family: str, matches: tuple[str, ...], keeps: tuple[str, ...]) -> Pattern:
+    rx = _vendor({family})
+    return Pattern(f"{family}-token", rx, _OWN[family], rx, matches=matches, keeps=keeps)
+
+
+_VENDOR = _vendor(set(_OWN), exclude=True)
 
 # Key names that say "the value is a secret", and the separators of config files and code:
 # key=v, key: v, key := v (Go), key ::= / ?= (make), key => v (PHP), "key": "v" (JSON).
@@ -160,18 +175,16 @@ CREDENTIALS = (
         matches=("Authorization: Bearer abcdefghijklmnop", "Basic YWxhZGRpbjpvcGVuc2VzYW1l"),
         keeps=("basic auth failed", "token expired"),
     ),
+    _own_token("aws", ("key AKIAIOSFODNN7EXAMPLE", "ABIATGA5TINJYDEUV7XG"), ("AKIA is a prefix",)),
+    _own_token("github", ("ghp_" + "a" * 36,), ("ghp_short",)),
+    _own_token("gitlab", ("glpat-" + "x" * 20, "gldt-8c5gu4jhyhe84bginszp"), ("glpat-short",)),
+    _own_token("slack", ("xoxb-1234567890-abcdef",), ("xoxb-1",)),
     Pattern(
         "vendor-token",
         _VENDOR,
         "<api-key>",
         _VENDOR,
         matches=(
-            "key AKIAIOSFODNN7EXAMPLE",
-            "ABIATGA5TINJYDEUV7XG",
-            "ghp_" + "a" * 36,
-            "glpat-" + "x" * 20,
-            "gldt-8c5gu4jhyhe84bginszp",
-            "xoxb-1234567890-abcdef",
             "sk_live_" + "a1" * 12,
             "AIza" + "B" * 35,
             "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",
@@ -182,10 +195,8 @@ CREDENTIALS = (
             "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",
         ),
         keeps=(
-            "AKIA is a prefix",
             "sk-learn",
             "git sha 3f2a9c1b7e4d5a6b8c9d0e1f2a3b4c5d6e7f8a9b",
-            "glpat-short",
             "skip_test_setup",
         ),
     ),
