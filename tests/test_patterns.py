@@ -65,7 +65,8 @@ def test_re2_forms_have_no_python_only_syntax() -> None:
 
 
 def test_collector_redaction_is_generated_from_the_table() -> None:
-    from prodtel.collector import config, redaction_regex
+    from prodtel.collector_config import config
+    from prodtel.collector_config.redaction import redaction_regex
     from tests.support.collector import ROOT
 
     from prodtel.cli.main import load_catalog
@@ -152,7 +153,7 @@ def test_benign_text_survives_unchanged() -> None:
 
 
 def test_benign_text_survives_the_collector_redaction() -> None:
-    from prodtel.collector import redaction_regex
+    from prodtel.collector_config.redaction import redaction_regex
 
     rx = _re2(redaction_regex())
     # The collector has no IPv6 validation: "[::]" is not matched by its narrower form either.

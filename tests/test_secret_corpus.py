@@ -89,7 +89,7 @@ def test_sdk_recall(capsys: pytest.CaptureFixture[str]) -> None:
 @pytest.fixture(scope="module")
 def col(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Collector]:
     from prodtel.cli.main import load_catalog
-    from prodtel.collector import generate
+    from prodtel.collector_config import generate
 
     cat = load_catalog(f"{ROOT}/examples/loadgen/telemetry_catalog.py:CATALOG")
     work = tmp_path_factory.mktemp("corpus")
