@@ -50,7 +50,7 @@ def test_re2_form_compiles_on_re2_and_matches_its_examples(p: Pattern) -> None:
         assert rx.search(text), f"{p.name} (RE2) must match {text!r}"
     for text in p.keeps:
         # A validated SDK pattern is narrower than its RE2 form (no Luhn in the collector).
-        if p.validate is None or p.name == "card-number" and not _digits_like_card(text):
+        if p.validate is None or (p.name == "card-number" and not _digits_like_card(text)):
             assert not rx.search(text), f"{p.name} (RE2) must leave {text!r} alone"
 
 
@@ -65,11 +65,10 @@ def test_re2_forms_have_no_python_only_syntax() -> None:
 
 
 def test_collector_redaction_is_generated_from_the_table() -> None:
+    from prodtel.cli.main import load_catalog
     from prodtel.collector_config import config
     from prodtel.collector_config.redaction import redaction_regex
     from tests.support.collector import ROOT
-
-    from prodtel.cli.main import load_catalog
 
     cat = load_catalog(f"{ROOT}/examples/loadgen/telemetry_catalog.py:CATALOG")
     blocked = config(cat)["processors"]["redaction"]["blocked_values"]
@@ -130,7 +129,8 @@ BENIGN = [
     "at 2026-08-01T12:30:45.123456+02:00 (1785580245123 ms, 1785580245123456789 ns)",
     "timestamp 2026-08-01 12:30:45Z, offset +05:30, UTC+1",
     "installation 6f1c2f9e-8a51-4d43-9a37-0f3f1d2b9c10, event 0123456789abcdef0123456789abcdef",
-    "loaded static/app.3f2a9c1b7e4d5a6b.js and sha256-9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08.tar.gz",
+    "loaded static/app.3f2a9c1b7e4d5a6b.js and "
+    "sha256-9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08.tar.gz",
     "commit 3f2a9c1b7e4d5a6b8c9d0e1f2a3b4c5d6e7f8a9b, git describe v1.2.3-14-g3f2a9c1",
     'File "/usr/lib/python3.11/json/decoder.py", line 355, in raw_decode',
     "/work/main/src/prodtel/errors.py:120 and ./relative/path/x.py, C:\\Program Files\\App\\x.dll",
@@ -143,7 +143,7 @@ BENIGN = [
     "monkey_patch: enabled, hotkey ctrl+shift+p, session started",
     "sort -u names.txt | uniq -c",
     "size 4096 bytes, 1024x768, 99.9% done, 1e-9 tolerance",
-    "Traceback (most recent call last):\n  File \"x.py\", line 3, in <module>\nRuntimeError: boom",
+    'Traceback (most recent call last):\n  File "x.py", line 3, in <module>\nRuntimeError: boom',
 ]
 
 

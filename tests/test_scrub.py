@@ -65,7 +65,10 @@ S = Scrubber(values=VALUES)
         ("link fe80::1ff:fe23:4567:890a%eth0", "link <ip>"),
         ("nic 00:1a:2b:3c:4d:5e", "nic <mac>"),
         # webhooks, cards, phones; a home path in brackets keeps its bracket
-        ("post https://hooks.slack.com/services/T0D/B0D/bJtrpFi1fO1JMCcw now", "post <slack-webhook> now"),
+        (
+            "post https://hooks.slack.com/services/T0D/B0D/bJtrpFi1fO1JMCcw now",
+            "post <slack-webhook> now",
+        ),
         ("https://discord.com/api/webhooks/1234567/AbCdEf-gh_IJklmn", "<webhook>"),
         ("https://ci.example.org/hooks/9f8e7d6c5b4a39281706 failed", "<webhook> failed"),
         ("card 4111 1111 1111 1111 declined", "card <card> declined"),

@@ -16,7 +16,6 @@ import uuid
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 
@@ -154,7 +153,9 @@ def test_collector_recall(col: Collector, capsys: pytest.CaptureFixture[str]) ->
     # Exception messages are cut to 2048 characters by the catalog; cut them here alike.
     messages = [s.message[:2048] for s in samples]
     outputs = through_collector(col, messages)
-    outputs = [o if o != m else s.message for o, m, s in zip(outputs, messages, samples, strict=True)]
+    outputs = [
+        o if o != m else s.message for o, m, s in zip(outputs, messages, samples, strict=True)
+    ]
     with capsys.disabled():
         recall = report("collector redaction", samples, outputs)
     assert recall >= TARGET
@@ -165,3 +166,50 @@ def test_benign_text_survives_the_collector(col: Collector) -> None:
     from tests.test_patterns import BENIGN
 
     assert through_collector(col, BENIGN) == BENIGN
+
+
+@pytest.mark.e2e
+def test_collector_masks_severity_text_scope_and_schema_urls(col: Collector) -> None:
+    """Strings the redaction processor never sees (it scans attributes) go through the same
+    patterns in the transform."""
+    import http.client
+
+    from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
+    from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
+    from opentelemetry.proto.logs.v1.logs_pb2 import LogRecord, ResourceLogs, ScopeLogs
+
+    session = str(uuid.uuid4())
+    rec = LogRecord(
+        time_unix_nano=time.time_ns(),
+        severity_number=9,
+        severity_text="a@b.io",
+        event_name="usage_report",
+        attributes=[KeyValue(key="vus_max", value=AnyValue(int_value=3))],
+    )
+    scope = ScopeLogs(log_records=[rec], schema_url="https://x.io/hooks/9f8e7d6c5b4a39281706")
+    scope.scope.name = "app /home/marta/plugins"
+    scope.scope.version = "1.0 AKIAIOSFODNN7EXAMPLE"
+    rl = ResourceLogs(scope_logs=[scope], schema_url="https://u:hunter2@x.io/s")
+    rl.resource.attributes.extend(
+        KeyValue(key=k, value=AnyValue(string_value=v))
+        for k, v in {"service.name": "loadgen", "session.id": session}.items()
+    )
+    conn = http.client.HTTPConnection("127.0.0.1", col.http_port, timeout=30)
+    body = ExportLogsServiceRequest(resource_logs=[rl]).SerializeToString()
+    conn.request("POST", "/v1/logs", body, {"Content-Type": "application/x-protobuf"})
+    assert conn.getresponse().status == 200
+    path = col.workdir / "data" / "analytics.jsonl"
+    deadline = time.monotonic() + 30
+    line: dict[str, object] = {}
+    while not line and time.monotonic() < deadline:
+        time.sleep(0.1)
+        line = next((x for x in col.lines(path) if session in json.dumps(x)), {})
+    raw = json.dumps(line)
+    for secret in ("a@b.io", "marta", "AKIAIOSFODNN7EXAMPLE", "9f8e7d6c5b4a39281706", "hunter2"):
+        assert secret not in raw
+    rl_out = line["resourceLogs"][0]  # type: ignore[index]
+    sl = rl_out["scopeLogs"][0]
+    assert sl["logRecords"][0]["severityText"] == "****"
+    assert sl["scope"]["name"] == "app ****/plugins"
+    assert sl["scope"]["version"] == "1.0 ****"
+    assert sl["schemaUrl"] == "****" and rl_out["schemaUrl"] == "****x.io/s"

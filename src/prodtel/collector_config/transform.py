@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING, Any
 
 from prodtel._builtins import EXCEPTION as EXCEPTION_EVENT
 from prodtel.collector_config.keys import RESOURCE_KEYS, storable
-from prodtel.collector_config.redaction import redaction_regex
 from prodtel.collector_config.ottl import cap, first_chars, literal_list, log_attr, quote
+from prodtel.collector_config.redaction import redaction_regex
 from prodtel.record import UID
 
 if TYPE_CHECKING:
@@ -31,7 +31,9 @@ def filter_conditions(catalog: Catalog) -> list[str]:
 def mask(path: str) -> str:
     """Mask what the redaction patterns match in a string the redaction processor never sees (it
     scans attributes only): severity text, scope name/version, schema URLs."""
-    return f"replace_pattern({path}, {quote(redaction_regex())}, {quote('****')}) where {path} != nil"
+    return (
+        f"replace_pattern({path}, {quote(redaction_regex())}, {quote('****')}) where {path} != nil"
+    )
 
 
 def route_condition() -> str:

@@ -24,7 +24,8 @@ VENDOR_TOKENS: tuple[tuple[str, str], ...] = (
     ("1password", r"ops_eyJ[A-Za-z0-9+/]{100,}={0,3}|A3-[A-Z0-9]{6}-[A-Z0-9-]{23,}"),
     ("age", r"AGE-SECRET-KEY-1[A-Z0-9]{58}"),
     ("airtable", r"pat[A-Za-z0-9]{14}\.[a-f0-9]{64}"),
-    ("authress", r"(?:sc|ext|scauth|authress)_[a-z0-9]{5,30}\.[a-z0-9]{4,6}\.acc[_-][a-z0-9-]{10,32}"
+    ("authress", r"(?:sc|ext|scauth|authress)_[a-z0-9]{5,30}\.[a-z0-9]{4,6}"
+                 r"\.acc[_-][a-z0-9-]{10,32}"
                  r"\.[a-z0-9+/_=-]{30,120}"),
     ("cloudflare", r"v1\.0-[a-f0-9]{24}-[a-f0-9]{146}"),
     ("databricks", r"dapi[a-f0-9]{32}(?:-\d)?"),
@@ -94,7 +95,8 @@ def _own_token(family: str, matches: tuple[str, ...], keeps: tuple[str, ...]) ->
 
 _VENDOR = _vendor(set(_OWN), exclude=True)
 
-# Key names that say "the value is a secret" (at the end of a longer name too: jiraToken), and the separators of config files and code:
+# Key names that say "the value is a secret" (at the end of a longer name too: jiraToken), and
+# the separators of config files and code:
 # key=v, key: v, key := v (Go), key ::= / ?= (make), key => v (PHP), "key": "v" (JSON).
 _STRONG = (
     r"(?:api[_.-]?key|apikey|access[_.-]?(?:key|token|id)|accessid|auth[_.-]?token"
@@ -110,9 +112,10 @@ _KEY_PREFIX = r"[\w.-]{0,40}?"
 _VALUE = r"""[^\s"',;&<>]"""
 _QUOTED = r"""(?:"[^"\n:]*:[^"\n]*"|'[^'\n:]*:[^'\n]*'|(?:"[^"\n]*"|'[^'\n]*'|[^\s"':]+)"""
 _CURL_USER = _QUOTED + r""":(?:"[^"\n]*"|'[^'\n]*'|[^\s"']*))"""
+# \x20, not a space after "(?:": the collector config stays plain YAML (no ": " in it).
 _PEM = (
-    r"-----BEGIN[A-Z ]* PRIVATE KEY(?: BLOCK)?-----.*?"
-    r"(?:-----END[A-Z ]* PRIVATE KEY(?: BLOCK)?-----|\z)"
+    r"-----BEGIN[A-Z ]* PRIVATE KEY(?:\x20BLOCK)?-----.*?"
+    r"(?:-----END[A-Z ]* PRIVATE KEY(?:\x20BLOCK)?-----|\z)"
 )
 
 CREDENTIALS = (
@@ -292,7 +295,8 @@ CREDENTIALS = (
         "(?s)" + _PEM,
         matches=(
             "-----BEGIN RSA PRIVATE KEY-----\nMIIE\n-----END RSA PRIVATE KEY-----",
-            "-----BEGIN PGP PRIVATE KEY BLOCK-----\nlQWGBGSVV4YB\n-----END PGP PRIVATE KEY BLOCK-----",
+            "-----BEGIN PGP PRIVATE KEY BLOCK-----\nlQWGBGSVV4YB\n"
+            "-----END PGP PRIVATE KEY BLOCK-----",
             "-----BEGIN PRIVATE KEY-----\nMIIE cut off",
         ),
         keeps=("-----BEGIN PUBLIC KEY-----",),
