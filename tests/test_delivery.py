@@ -14,7 +14,7 @@ import pytest
 
 import prodtel
 from prodtel import Attr, Catalog, Event
-from prodtel.outbox import Outbox
+from prodtel.delivery.outbox import Outbox
 from tests.support.app import clean_env, loadgen, seen_notice
 from tests.support.collector import Collector
 from tests.support.faults import ResetProxy, ScriptedServer

@@ -1,0 +1,310 @@
+"""The sinks behind the worker: where drained records go, and how they leave.
+
+The outbox sink encodes a whole drain into durable SQLite rows, then posts the oldest rows over
+OTLP/HTTP with backoff. `Sink` is the whole contract the Worker drives: `write` and `send`, and
+hooks with no-op defaults that only the outbox sink needs.
+"""
+
+from __future__ import annotations
+
+import abc
+import enum
+import sys
+import threading
+import time
+
+from prodtel.record import NAME, TIME, merged
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from prodtel.delivery.encode import Encoder
+    from prodtel.delivery.outbox import Batch, Outbox
+    from prodtel.delivery.transport import HttpTransport
+    from prodtel.record import Record
+
+
+# A stored request holds up to 4096 records or 1 MiB; a POST joins stored requests up to 16384
+# records or 3 MiB uncompressed, under the collector's 4 MiB request limit.
+MAX_BATCH, MAX_BATCH_BYTES = 4096, 1 << 20
+MAX_POST, MAX_POST_BYTES = 16384, 3 << 20
+
+
+class ExportResult(enum.Enum):
+    """How the collector answered one POST."""
+
+    OK = "ok"  # 2xx: delivered
+    RETRY = "retry"  # 429, 5xx, network error: try again later
+    DROP = "drop"  # any other 4xx: poison, counted and never retried
+
+
+class Sink(abc.ABC):
+    """What the Worker drives. `write` and `send` are required; every other hook has a no-op
+    default, so the Worker calls them all without probing."""
+
+    outbox: Outbox | None = None  # its lock is held across fork() (see Worker)
+
+    @abc.abstractmethod
+    def write(self, records: list[Record]) -> None:
+        """Take one drained, processed batch. CPU and local disk only, no network."""
+
+    @abc.abstractmethod
+    def send(self, deadline: float | None, wait: bool = True) -> bool:
+        """Deliver what was written, until `deadline` (None: the thread's own pace, with
+        backoff); True when nothing is left. `wait=False`: give up if another thread sends."""
+
+    def warm(self) -> None:  # noqa: B027 (an optional hook)
+        """On the worker thread, before the first drain: prepare what the exit path needs."""
+
+    def retry_now(self) -> None:  # noqa: B027 (an optional hook)
+        """An explicit flush: forget any backoff."""
+
+    def persist_counters(self) -> None:  # noqa: B027 (an optional hook)
+        """At exit: store counters no write carried yet."""
+
+    def hand_over(self) -> None:  # noqa: B027 (an optional hook)
+        """At exit: make rows this process was holding back available to others now."""
+
+    def pending(self) -> int:
+        """Records written but not yet delivered."""
+        return 0
+
+    def purge(self) -> int:
+        """Drop every undelivered record; how many were dropped."""
+        return 0
+
+    def after_fork(self) -> None:  # noqa: B027 (an optional hook)
+        """In a forked child: drop the parent's connections and locks."""
+
+    def close(self) -> None:  # noqa: B027 (an optional hook)
+        """After a complete last send: release connections and files."""
+
+
+override: Sink | None = None  # set by prodtel.testing.capture(): replaces every sink
+
+
+def _count(stats: dict[str, int], key: str, n: int = 1) -> None:
+    stats[key] = stats.get(key, 0) + n
+
+
+class OutboxSink(Sink):
+    """Encode into the outbox; send its oldest rows with backoff."""
+
+    outbox: Outbox
+
+    def __init__(
+        self,
+        encoder: Encoder,
+        outbox: Outbox,
+        transport: HttpTransport,
+        stats: dict[str, int],
+        state_dir: str | None = None,
+    ) -> None:
+        self.encoder = encoder
+        self.outbox = outbox
+        self.transport = transport
+        self.stats = stats
+        self.state_dir = state_dir
+        self.backoff_until = 0.0
+        self.failures = 0
+        self.send_lock = threading.Lock()
+        self.drops: dict[str, int] = {}  # the app's validation/consent drops, to persist
+        self.persisted: dict[str, int] = {}
+        self.next_log = 0.0
+        self.recent: dict[int, list[Record]] = {}
+        self.held: set[int] = set()  # rows this process is backing off on
+
+    def write(self, records: list[Record]) -> None:
+        rows, chunks = self._encode(records)
+        try:
+            ids, dropped = self.outbox.put(rows, self._drop_deltas())
+        except Exception as e:  # a broken state dir must never break the app
+            self.persisted = {}  # retry persisting the counters next time
+            _count(self.stats, "dropped_outbox_error", len(records))
+            self.transport.last_error = f"outbox: {e}"
+            return
+        for k, v in dropped.items():
+            _count(self.stats, k, v)
+        if self.state_dir:  # the newest records of each row, for the sent log
+            from prodtel.sentlog import KEEP_PER_BATCH
+
+            for row_id, chunk in zip(ids, chunks, strict=True):
+                self.recent[row_id] = chunk[-KEEP_PER_BATCH:]
+            while len(self.recent) > 64:
+                del self.recent[next(iter(self.recent))]
+
+    def _encode(
+        self, records: list[Record]
+    ) -> tuple[list[tuple[bytes, int, int, int, int]], list[list[Record]]]:
+        """Gzip-compressed requests of at most MAX_BATCH records or MAX_BATCH_BYTES each."""
+        import gzip
+
+        rows, chunks = [], []
+        enc = self.encoder.log_record
+        start, size = 0, 0
+        parts: list[bytes] = []
+
+        def cut(end: int) -> None:
+            body = self.encoder.wrap(b"".join(parts))
+            chunk = records[start:end]
+            rows.append(
+                (
+                    gzip.compress(body, compresslevel=1),
+                    len(chunk),
+                    len(body),
+                    chunk[0][TIME],
+                    chunk[-1][TIME],
+                )
+            )
+            chunks.append(chunk)
+
+        for i, r in enumerate(records):
+            b = enc(r)
+            if parts and (len(parts) >= MAX_BATCH or size + len(b) > MAX_BATCH_BYTES):
+                cut(i)
+                start, parts, size = i, [], 0
+            parts.append(b)
+            size += len(b)
+        if parts:
+            cut(len(records))
+        return rows, chunks
+
+    def warm(self) -> None:
+        self.outbox.open()
+
+    def _drop_deltas(self) -> dict[str, int]:
+        deltas = {k: v - self.persisted.get(k, 0) for k, v in self.drops.items()}
+        self.persisted = dict(self.drops)
+        return {k: v for k, v in deltas.items() if v}
+
+    def retry_now(self) -> None:
+        """An explicit flush: forget the backoff and retry held rows at once."""
+        self.backoff_until = 0.0
+        self.hand_over()
+
+    def hand_over(self) -> None:
+        """At exit: rows we were backing off on become available to the uploader and the
+        next run right away."""
+        if self.held:
+            from prodtel.delivery.outbox import Batch
+
+            try:
+                self.outbox.release([Batch(i, b"", 0, 0) for i in self.held], 0.0)
+            except Exception:
+                pass
+            self.held.clear()
+
+    def persist_counters(self) -> None:
+        """Store drop counts that no write carried yet, so `status` in any run sees them."""
+        deltas = self._drop_deltas()
+        if deltas:
+            try:
+                self.outbox.put([], deltas)
+            except Exception:
+                pass
+
+    def send(self, deadline: float | None, wait: bool = True) -> bool:
+        """Deliver what the outbox holds; True when it is empty. `wait=False`: give up at
+        once if another thread is sending."""
+        if not self.send_lock.acquire(blocking=wait):
+            return False
+        try:
+            return self._send(deadline)
+        except Exception as e:
+            self.transport.last_error = f"outbox: {e}"
+            _count(self.stats, "internal_errors")
+            return False
+        finally:
+            self.send_lock.release()
+
+    def _send(self, deadline: float | None) -> bool:
+        while True:
+            now = time.monotonic()
+            if deadline is None and now < self.backoff_until:
+                return False
+            timeout = 10.0 if deadline is None else deadline - now
+            if timeout <= 0:
+                return False
+            batches = self.outbox.lease(MAX_POST, MAX_POST_BYTES)
+            if not batches:
+                return not self.held  # rows we are backing off on are not delivered yet
+            body = b"".join(b.body for b in batches)  # gzip members concatenate
+            result, after = self.transport.post(body, timeout, compressed=True)
+            n = sum(b.count for b in batches)
+            if result is ExportResult.RETRY:
+                self.failures += 1
+                delay = after or min(2.0 ** (self.failures - 1), 60.0)
+                self.backoff_until = time.monotonic() + delay
+                # held back for our own retry; at exit handed over at once (`hand_over`)
+                self.outbox.release(batches, time.time() + (0 if deadline else delay))
+                self.held.update(b.id for b in batches)
+                _count(self.stats, "export_retries")
+                return False
+            self.failures = 0
+            self.held.difference_update(b.id for b in batches)
+            ok = result is ExportResult.OK
+            self.outbox.done(batches, "sent" if ok else "dropped_rejected")
+            _count(self.stats, "sent" if ok else "dropped_rejected", n)
+            if ok and self.state_dir:
+                self._log_sent(batches, foreign_ok=deadline is None)
+
+    def _log_sent(self, batches: list[Batch], foreign_ok: bool) -> None:
+        """The sent log (`telemetry show`) gets the newest records of what was just sent.
+        Rows this process wrote are logged from memory; rows other runs left are decoded,
+        which imports protobuf, so only off the exit path and at most once a second."""
+        from prodtel import sentlog
+
+        assert self.state_dir
+        mine = [self.recent.pop(b.id) for b in batches if b.id in self.recent]
+        if mine:
+            sentlog.append(self.state_dir, [r for chunk in mine for r in chunk])
+        elif foreign_ok and time.monotonic() > self.next_log:
+            self.next_log = time.monotonic() + 1.0
+            sentlog.append_request(self.state_dir, batches[-1].body)
+
+    def pending(self) -> int:
+        return self.outbox.pending()
+
+    def purge(self) -> int:
+        return self.outbox.purge()
+
+    def after_fork(self) -> None:
+        self.outbox.forget()
+        self.transport.forget()
+        self.send_lock = threading.Lock()
+
+    def close(self) -> None:
+        self.transport.close()
+        self.outbox.close()
+
+
+class DebugSink(Sink):
+    """PRODTEL_DEBUG=1: print each record as it would be sent, on stderr; send nothing."""
+
+    def __init__(self, resource: dict[str, str]) -> None:
+        self.resource = resource
+        self.printed_resource = False
+
+    def write(self, records: list[Record]) -> None:
+        import json
+
+        if not self.printed_resource:
+            print(f"[prodtel] resource {json.dumps(self.resource)}", file=sys.stderr)
+            self.printed_resource = True
+        for r in records:
+            print(f"[prodtel] {r[NAME]} {json.dumps(merged(r), sort_keys=True)}", file=sys.stderr)
+
+    def send(self, deadline: float | None, wait: bool = True) -> bool:
+        return True
+
+
+class NoEndpoint(Sink):
+    """No endpoint configured: records are counted, never sent."""
+
+    def __init__(self, stats: dict[str, int]) -> None:
+        self.stats = stats
+
+    def write(self, records: list[Record]) -> None:
+        _count(self.stats, "no_endpoint", len(records))
+
+    def send(self, deadline: float | None, wait: bool = True) -> bool:
+        return True
