@@ -73,9 +73,17 @@ def _legend(series: Sequence[tuple[str, str]]) -> list[str]:
     return out
 
 
-def line_chart(title: str, x_labels: Sequence[str], series: Sequence[Series]) -> str:
-    ymax = nice_max(max((max(v, default=0) for _, v, _ in series), default=0))
-    out = _frame(title, ymax, _fmt, x_labels)
+def line_chart(
+    title: str,
+    x_labels: Sequence[str],
+    series: Sequence[Series],
+    ylabel: Callable[[float], str] = _fmt,
+    ymax: float | None = None,
+) -> str:
+    """Lines over x_labels; a series may be shorter than x_labels (it stops early)."""
+    if ymax is None:
+        ymax = nice_max(max((max(v, default=0) for _, v, _ in series), default=0))
+    out = _frame(title, ymax, ylabel, x_labels)
     n = len(x_labels)
     for name, values, colour in series:
         pts = " ".join(f"{_x(i, n):.1f},{_y(v, ymax):.1f}" for i, v in enumerate(values))
@@ -84,7 +92,7 @@ def line_chart(title: str, x_labels: Sequence[str], series: Sequence[Series]) ->
         for i, v in enumerate(values):
             out.append(
                 f'<circle cx="{_x(i, n):.1f}" cy="{_y(v, ymax):.1f}" r="2.5" fill="{colour}">'
-                f"<title>{escape(name)} {escape(x_labels[i])}: {_fmt(v)}</title></circle>"
+                f"<title>{escape(name)} {escape(x_labels[i])}: {ylabel(v)}</title></circle>"
             )
     out += _legend([(s[0], s[2]) for s in series])
     return "\n".join([*out, "</svg>"])

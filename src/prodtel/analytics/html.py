@@ -6,7 +6,7 @@ import math
 from html import escape
 from typing import Any
 
-from prodtel.analytics import charts
+from prodtel.analytics import charts, html_product
 from prodtel.analytics.display import arch_name, num, os_name, pct, version_key
 
 MAX_VERSIONS = 7
@@ -23,6 +23,7 @@ table{border-collapse:collapse;margin:6px 0}td,th{padding:3px 10px;border-bottom
 text-align:right}td:first-child,th:first-child{text-align:left}
 svg.chart{width:100%;height:auto;font-size:12px;fill:#374151}
 svg .title{font-size:14px;font-weight:600;fill:#111827}svg .grid{stroke:#e5e7eb}
+table.cohorts td{min-width:44px}
 """
 
 
@@ -160,6 +161,7 @@ def render(r: dict[str, Any]) -> str:
         _table(["version", "runs", "p50", "p95"], run_rows),
         "<h2>Events</h2>",
         _table(["event", "version", "count", "installations"], event_rows),
+        *html_product.sections(r),
         "</body></html>",
     ]
     return "\n".join(parts)

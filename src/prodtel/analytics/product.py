@@ -33,7 +33,8 @@ def period_days(start: dt.date, end: dt.date) -> int:
 def declared_pairs(catalog: Catalog | None, chosen: list[str] | None) -> tuple[list[Pair], list[Pair]]:
     """(categorical, numeric) pairs to break down. `chosen` entries are `event:attribute`; each
     must be declared (on the event or as context) as an enum, a bool or a number. Without
-    `chosen`, every enum/bool and numeric attribute the catalog declares on its events."""
+    `chosen`, every enum/bool attribute the catalog declares on its events and every numeric one
+    of the app's own events (`command.duration_ms` already has its section)."""
     if catalog is None:
         if chosen:
             raise ChoiceError("breakdowns need the app's catalog (--catalog): only attributes"
@@ -42,11 +43,16 @@ def declared_pairs(catalog: Catalog | None, chosen: list[str] | None) -> tuple[l
     categorical: list[Pair] = []
     numeric: list[Pair] = []
     if not chosen:
+        from prodtel._builtins import builtin_events
+
+        builtins = {e.name for e in builtin_events()}
         for e in catalog.events.values():
             for a in e.attrs.values():
                 kind = _kind(a)
-                if kind:
-                    (categorical if kind == "category" else numeric).append((e.name, a.name))
+                if kind == "category":
+                    categorical.append((e.name, a.name))
+                elif kind == "number" and e.name not in builtins:
+                    numeric.append((e.name, a.name))
         return categorical, numeric
     for spec in chosen:
         event, sep, name = spec.partition(":")

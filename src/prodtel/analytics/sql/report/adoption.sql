@@ -6,17 +6,18 @@ SELECT kind, name,
        p AS period,
        uniqExact(installation) AS installations
 FROM (
-    SELECT ResourceAttributes['app.installation.id'] AS installation,
+    SELECT DISTINCT ResourceAttributes['app.installation.id'] AS installation,
            intDiv(dateDiff('day', {start:Date}, toDate(Timestamp, 'UTC')), {period:UInt32}) AS p,
-           if(EventName = 'command',
-              [('active', ''), ('event', EventName), ('command', LogAttributes['command'])],
-              [('active', ''), ('event', EventName)]) AS features
+           EventName AS event,
+           if(EventName = 'command', LogAttributes['command'], '') AS command
     FROM otel_logs
     WHERE ServiceName = {app:String}
       AND ResourceAttributes['app.installation.id'] != ''
       AND Timestamp >= toDateTime64({start:Date}, 9, 'UTC')
       AND Timestamp < toDateTime64({end:Date} + 1, 9, 'UTC')
 )
-ARRAY JOIN features.1 AS kind, features.2 AS name
-GROUP BY GROUPING SETS ((kind, name, p), (kind, name))
+ARRAY JOIN if(event = 'command',
+              [('active', ''), ('event', event), ('command', command)],
+              [('active', ''), ('event', event)]) AS feature
+GROUP BY GROUPING SETS ((feature.1 AS kind, feature.2 AS name, p), (kind, name))
 ORDER BY kind, name, total, period
