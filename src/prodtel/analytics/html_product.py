@@ -33,7 +33,7 @@ def retention(ret: dict[str, Any]) -> list[str]:
     n = max((len(c["rates"]) for c in cohorts), default=1)
     shown = cohorts[-MAX_COHORTS:]
     chart = charts.line_chart(
-        f"Retention: share of each {unit}'s new installations active {unit}s later",
+        f"Retention: share of each cohort (new installations per {unit}) active {unit}s later",
         [f"{unit} {k}" for k in range(n)],
         [
             (c["cohort"][5:], [r or 0.0 for r in c["rates"]], charts.PALETTE[i % 8])

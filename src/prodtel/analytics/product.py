@@ -20,6 +20,9 @@ if TYPE_CHECKING:
 
 SHORT_RANGE_DAYS = 14  # up to this many days, cohorts and trends are daily; else weekly
 Pair = tuple[str, str]  # (event, attribute)
+# The SQL files this module runs (breakdowns/numeric only when there are attributes to use).
+QUERIES = ["retention", "adoption", "version_days", "latest_versions", "breakdowns", "numeric",
+           "error_rates"]  # fmt: skip
 
 
 class ChoiceError(ValueError):
