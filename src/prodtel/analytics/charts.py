@@ -129,7 +129,8 @@ def hbars(
 ) -> str:
     """Horizontal bars (label, value, value text) on an axis from `lo` to `hi`."""
     hi = nice_max(max((v for _, v, _ in items), default=0)) if hi is None else hi
-    row, label_w = 30, 200
+    row = 30
+    label_w = min(420, max(200, 7 * max((len(x[0]) for x in items), default=0)))  # ~7px a char
     h = TOP + row * max(1, len(items)) + 30
     pw = W - LEFT - RIGHT - label_w - 80
     out = [
@@ -152,5 +153,11 @@ def hbars(
             f'<rect x="{x0}" y="{y}" width="{pw * frac:.1f}" height="{row - 10}"'
             f' fill="{colour}"><title>{escape(label)}: {escape(text)}</title></rect>'
         )
-        out.append(f'<text x="{x0 + pw * frac + 6:.1f}" y="{y + 16}">{escape(text)}</text>')
+        if pw * (1 - frac) < 7 * len(text):  # no room right of the bar: write inside its end
+            out.append(
+                f'<text x="{x0 + pw * frac - 6:.1f}" y="{y + 16}" text-anchor="end"'
+                f' style="fill:#fff">{escape(text)}</text>'
+            )
+        else:
+            out.append(f'<text x="{x0 + pw * frac + 6:.1f}" y="{y + 16}">{escape(text)}</text>')
     return "\n".join([*out, "</svg>"])

@@ -55,7 +55,10 @@ def _adoption_series(rows: list[dict[str, Any]], days: list[str]) -> list[charts
     ]
 
 
-def render(r: dict[str, Any]) -> str:
+def render(r: dict[str, Any], product_only: bool = False) -> str:
+    """The page; `product_only`: just its product answers (retention ... breakdowns)."""
+    if product_only:
+        return "\n".join([*_head(r), *html_product.sections(r), "</body></html>"])
     s = r["summary"]
     days = [a["day"] for a in r["active"]]
     labels = [d[5:] for d in days]  # MM-DD
@@ -136,11 +139,7 @@ def render(r: dict[str, Any]) -> str:
         for x in r["crash_types"]
     ]
     parts = [
-        "<!doctype html><html lang='en'><head><meta charset='utf-8'>",
-        f"<title>{escape(r['app'])}: product report</title><style>{CSS}</style></head><body>",
-        f"<h1>{escape(r['app'])}</h1>",
-        f"<div class='meta'>{escape(r['start'])} to {escape(r['end'])} (UTC days) &middot; "
-        f"{escape(r['backend'])} &middot; {escape(r['format'])}</div>",
+        *_head(r),
         "<div class='cards'>"
         + "".join(
             f"<div class='card'><b>{escape(v)}</b><span>{escape(k)}</span></div>" for k, v in cards
@@ -165,3 +164,13 @@ def render(r: dict[str, Any]) -> str:
         "</body></html>",
     ]
     return "\n".join(parts)
+
+
+def _head(r: dict[str, Any]) -> list[str]:
+    return [
+        "<!doctype html><html lang='en'><head><meta charset='utf-8'>",
+        f"<title>{escape(r['app'])}: product report</title><style>{CSS}</style></head><body>",
+        f"<h1>{escape(r['app'])}</h1>",
+        f"<div class='meta'>{escape(r['start'])} to {escape(r['end'])} (UTC days) &middot; "
+        f"{escape(r['backend'])} &middot; {escape(r['format'])}</div>",
+    ]
