@@ -123,8 +123,9 @@ def test_report_in_the_terminal_and_as_a_page(ingested: Path) -> None:
     )  # fmt: skip
     assert r.returncode == 0, r.stderr
     for heading in ("Summary", "Active installations per day", "Active installations by version",
-                    "Command durations", "Crashes per version", "Retention by day", "Feature adoption",
-        "Upgrade lag", "Error rate per command", "usage_report by executor"):  # fmt: skip
+                    "Command durations", "Crashes per version", "Retention by day",
+                    "Feature adoption", "Upgrade lag", "Error rate per command",
+                    "usage_report by executor"):  # fmt: skip
         assert heading in r.stdout
     assert "2026-01-01 .. 2026-01-12" in r.stdout
     html = page.read_text()

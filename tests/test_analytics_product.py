@@ -90,8 +90,9 @@ def make_sessions(seed: int = 21) -> list[list[synth.Record]]:
                     recs.append(synth.Record(t, res, "script_exported", {"format": fmt}))
             attrs: dict[str, Any] = {"duration": round(rng.uniform(1, 99), 3)}
             if i % 6:  # some old clients send no executor / numbers
-                attrs |= {"vus_max": rng.randrange(1, 40), "iterations": 10 * rng.randrange(1, 9),
-                          "executor": rng.choice(["shared-iterations", "constant-vus"])}  # fmt: skip
+                executor = rng.choice(["shared-iterations", "constant-vus"])
+                attrs |= {"vus_max": rng.randrange(1, 40),
+                          "iterations": 10 * rng.randrange(1, 9), "executor": executor}  # fmt: skip
             t += 10**6
             recs.append(synth.Record(t, res, "usage_report", attrs))
             if rng.random() < 0.12:
@@ -315,7 +316,9 @@ def check_product(got: dict[str, Any], want: dict[str, Any]) -> None:
     assert ret["cohorts"] == [approx(c) for c in want["retention"]]
     ad = got["adoption"]
     assert ad["catalog"] is True
-    assert keyed(ad["features"], "kind", "name") == {k: approx(v) for k, v in want["features"].items()}
+    assert keyed(ad["features"], "kind", "name") == {
+        k: approx(v) for k, v in want["features"].items()
+    }
     shares = [f["installations"] for f in ad["features"]]
     assert shares == sorted(shares, reverse=True)
     lag = got["upgrade_lag"]
@@ -324,7 +327,9 @@ def check_product(got: dict[str, Any], want: dict[str, Any]) -> None:
     assert lag["newest"] == want["newest"] and lag["behind"] == want["behind"]
     bd = got["breakdowns"]
     cats = {(c["event"], c["attribute"]): keyed(c["values"], "value") for c in bd["categories"]}
-    assert cats == {k: {v: approx(x) for v, x in vs.items()} for k, vs in want["categories"].items()}
+    assert cats == {
+        k: {v: approx(x) for v, x in vs.items()} for k, vs in want["categories"].items()
+    }
     nums = {
         (n["event"], n["attribute"]): {"all": n["all"], "versions": keyed(n["versions"], "version")}
         for n in bd["numbers"]
@@ -408,7 +413,10 @@ def test_chosen_breakdowns_and_their_checks(edge: tuple[Path, list[R]]) -> None:
 def test_default_pairs_come_from_the_catalog() -> None:
     categorical, numeric = product.declared_pairs(CATALOG, None)
     assert ("usage_report", "executor") in categorical and ("command", "outcome") in categorical
-    assert ("never_used", "cloud") in categorical and ("exception", "exception.handled") in categorical
+    assert ("never_used", "cloud") in categorical and (
+        "exception",
+        "exception.handled",
+    ) in categorical
     assert ("usage_report", "note") not in categorical
     assert numeric == [("usage_report", "vus_max"), ("usage_report", "iterations"),
                        ("usage_report", "duration")]  # fmt: skip

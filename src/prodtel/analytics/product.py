@@ -33,15 +33,19 @@ def period_days(start: dt.date, end: dt.date) -> int:
     return 1 if (end - start).days + 1 <= SHORT_RANGE_DAYS else 7
 
 
-def declared_pairs(catalog: Catalog | None, chosen: list[str] | None) -> tuple[list[Pair], list[Pair]]:
+def declared_pairs(
+    catalog: Catalog | None, chosen: list[str] | None
+) -> tuple[list[Pair], list[Pair]]:
     """(categorical, numeric) pairs to break down. `chosen` entries are `event:attribute`; each
     must be declared (on the event or as context) as an enum, a bool or a number. Without
     `chosen`, every enum/bool attribute the catalog declares on its events and every numeric one
     of the app's own events (`command.duration_ms` already has its section)."""
     if catalog is None:
         if chosen:
-            raise ChoiceError("breakdowns need the app's catalog (--catalog): only attributes"
-                              " it declares can be chosen")
+            raise ChoiceError(
+                "breakdowns need the app's catalog (--catalog): only attributes"
+                " it declares can be chosen"
+            )
         return [], []
     categorical: list[Pair] = []
     numeric: list[Pair] = []
@@ -116,10 +120,14 @@ def run(
     return out
 
 
-def _pairs_query(backend: Backend, text: str, params: dict[str, Any], pairs: list[Pair]) -> list[Row]:
+def _pairs_query(
+    backend: Backend, text: str, params: dict[str, Any], pairs: list[Pair]
+) -> list[Row]:
     if not pairs:
         return []
-    return backend.rows(text, {**params, "events": [e for e, _ in pairs], "attrs": [a for _, a in pairs]})
+    return backend.rows(
+        text, {**params, "events": [e for e, _ in pairs], "attrs": [a for _, a in pairs]}
+    )
 
 
 def _periods(start: dt.date, end: dt.date, period: int) -> list[str]:
@@ -163,7 +171,7 @@ def adoption(
     active = per.get(("active", ""), [0] * len(periods))
     declared = set(catalog.events) if catalog is not None else set()
     keys = {k for k in totals if k[0] != "active"} | {("event", e) for e in declared}
-    features = []
+    features: list[dict[str, Any]] = []
     for kind, name in keys:
         n = totals.get((kind, name), 0)
         counts = per.get((kind, name), [0] * len(periods))
@@ -254,14 +262,15 @@ def error_rates(rows: list[Row]) -> dict[str, Any]:
     def pick(r: Row, *keys: str) -> dict[str, Any]:
         return {k: r[k] for k in (*keys, "runs", "errors", "error_rate")}
 
-    groups = [pick(r, "command", "version") for r in rows if not r["all_commands"] and not r["all_versions"]]
+    groups = [
+        pick(r, "command", "version")
+        for r in rows
+        if not r["all_commands"] and not r["all_versions"]
+    ]
     commands = [pick(r, "command") for r in rows if r["all_versions"] and not r["all_commands"]]
     versions = [pick(r, "version") for r in rows if r["all_commands"] and not r["all_versions"]]
     commands.sort(key=lambda x: (-x["error_rate"], x["command"]))
     versions.sort(key=lambda x: version_key(x["version"]), reverse=True)
-    groups.sort(key=lambda x: (x["command"], [-p for p in _numeric(x["version"])]))
+    groups.sort(key=lambda x: version_key(x["version"]), reverse=True)
+    groups.sort(key=lambda x: x["command"])  # stable: newest version first within a command
     return {"commands": commands, "versions": versions, "groups": groups}
-
-
-def _numeric(v: str) -> list[int]:
-    return [int(p) if p.isdigit() else 0 for p in v.split(".")]

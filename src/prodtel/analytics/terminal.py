@@ -115,8 +115,9 @@ def render_product(r: dict[str, Any], con: Console) -> None:
     con.print(t)
 
     ad = r["adoption"]
+    periods = [f"{unit} of {p[5:]}" for p in ad["periods"]]
     t = _table(f"Feature adoption (of {ad['installations']:,} active installations)", "kind",
-               "name", "installations", "share", *(f"{unit} of {p[5:]}" for p in ad["periods"]))  # fmt: skip
+               "name", "installations", "share", *periods)  # fmt: skip
     for f in ad["features"]:
         t.add_row(f["kind"], f["name"], num(f["installations"]), pct(f["share"]),
                   *map(pct, f["trend"]))  # fmt: skip
