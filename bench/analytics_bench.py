@@ -85,7 +85,7 @@ class Timed:
 def step_report(db: Path, html_out: Path) -> dict[str, Any]:
     from prodtel.analytics import html, report
     from prodtel.analytics.backend import Chdb
-    from prodtel.cli.main import load_catalog
+    from prodtel.catalog_loader import load_catalog
 
     catalog = load_catalog(str(ROOT / "examples/loadgen/telemetry_catalog.py:CATALOG"))
     t0 = time.perf_counter()

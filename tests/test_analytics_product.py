@@ -19,7 +19,7 @@ import pytest
 
 from prodtel import Attr, Catalog, Event
 from prodtel.analytics import product, report, synth
-from prodtel.analytics.display import version_key
+from prodtel.versions import version_key
 from tests.test_analytics_ingest import Remote
 from tests.test_analytics_report import R, approx, check, keyed, q, reference
 

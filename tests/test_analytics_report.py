@@ -22,6 +22,7 @@ import pytest
 
 from prodtel import Attr, Catalog, Event
 from prodtel.analytics import report, synth
+from prodtel.testing import TestHooks
 from tests.support.collector import Collector
 from tests.support.net import free_port
 from tests.test_analytics_ingest import Remote
@@ -411,7 +412,7 @@ def test_hand_worked_figures(tmp_path: Path) -> None:
 def pipeline(tmp_path: Path) -> Iterator[Collector]:
     """The real collector running the pipeline `prodtel collector-config` generates for the
     test's catalog (filter, redaction, routing: exception records go to errors.jsonl)."""
-    from prodtel.collector import generate
+    from prodtel.collector_config import generate
 
     c = Collector(tmp_path / "collector", config=generate(CATALOG))
     c.env = {
@@ -453,8 +454,7 @@ def test_real_path_figures(pipeline: Collector, tmp_path: Path, monkeypatch: Any
             version=version,
             endpoint=pipeline.endpoint,
             config_dir=str(tmp_path / "cfg" / iid),
-            installation_id=iid,
-            clock=lambda tick=tick: next(tick),
+            test_hooks=TestHooks(installation_id=iid, clock=lambda tick=tick: next(tick)),
             exit_timeout=5.0,
         )
         assert t.status()["level"] == "all"
@@ -481,9 +481,9 @@ def test_real_path_figures(pipeline: Collector, tmp_path: Path, monkeypatch: Any
             sent += 1
         prodtel.shutdown(5.0)
     monkeypatch.delenv("SHOPCLI_TELEMETRY")
-    from prodtel import errors
+    from prodtel import crash
 
-    errors.uninstall()  # init() hooked sys.excepthook; leave the interpreter as it was
+    crash.uninstall()  # init() hooked sys.excepthook; leave the interpreter as it was
 
     data = pipeline.workdir / "data"
     deadline = time.monotonic() + 20

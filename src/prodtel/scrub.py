@@ -6,8 +6,10 @@ stack traces, Sentry events.
     # -> 'open ~/x.txt failed for <email>'
 
 Extend with `Scrubber(extra=[(r"ACME-\\d+", "<ticket>")], callback=fn)`: extra patterns run
-after the built-in ones, the callback last, on the already scrubbed text. `configure()` does the
-same for every scrubber built afterwards, the one `prodtel.init()` builds included.
+after the built-in ones, the callback last, on the already scrubbed text. For the scrubber
+`prodtel.init()` builds (events, crash reports, Sentry events), pass the same as
+`init(..., scrub_extra=[...], scrub_callback=fn)`. `configure()` (deprecated) still adds rules
+to every scrubber built afterwards.
 """
 
 from __future__ import annotations
@@ -81,7 +83,7 @@ GENERIC_USERS = frozenset(
 )  # fmt: skip
 
 
-# The app's own rules, added by configure() to every Scrubber built afterwards.
+# The app's own rules, added by the deprecated configure() to every Scrubber built afterwards.
 _extra: list[tuple[str, str]] = []
 _callback: list[Callable[[str], str]] = []
 
@@ -89,10 +91,20 @@ _callback: list[Callable[[str], str]] = []
 def configure(
     extra: Iterable[tuple[str, str]] = (), callback: Callable[[str], str] | None = None
 ) -> None:
-    """Add the app's own rules to every scrubber built from now on, the one `prodtel.init()`
+    """Deprecated: pass `prodtel.init(..., scrub_extra=..., scrub_callback=...)` instead.
+
+    Adds the app's own rules to every scrubber built from now on, the one `prodtel.init()`
     builds for its events and crash reports included: `extra` (regex, replacement) pairs run
-    after the built-in patterns, `callback` runs last on the scrubbed text. Call it before
-    `prodtel.init()`. A callback that raises drops the record or crash report (fail closed)."""
+    after the built-in patterns, `callback` runs last on the scrubbed text (an init()
+    `scrub_callback` replaces it). A callback that raises drops the record (fail closed)."""
+    import warnings
+
+    warnings.warn(
+        "prodtel.scrub.configure() is deprecated: "
+        "use prodtel.init(..., scrub_extra=[(pattern, replacement)], scrub_callback=fn)",
+        DeprecationWarning,
+        stacklevel=2,
+    )
     pairs = list(extra)
     for pattern, _ in pairs:
         re.compile(pattern)  # a bad pattern fails here, in the app's code, not on the worker

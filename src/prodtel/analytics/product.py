@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from prodtel.analytics.backend import Backend, Row
-from prodtel.analytics.display import version_key
+from prodtel.versions import version_key
 
 if TYPE_CHECKING:
     from prodtel.catalog import Catalog
@@ -50,7 +50,7 @@ def declared_pairs(
     categorical: list[Pair] = []
     numeric: list[Pair] = []
     if not chosen:
-        from prodtel._builtins import builtin_events
+        from prodtel.catalog import builtin_events
 
         builtins = {e.name for e in builtin_events()}
         for e in catalog.events.values():

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from prodtel.analytics import product
 from prodtel.analytics.backend import Backend, Row
-from prodtel.analytics.display import version_key
+from prodtel.versions import version_key
 
 if TYPE_CHECKING:
     from prodtel.catalog import Catalog

@@ -176,7 +176,7 @@ def _report(args: argparse.Namespace) -> int:
 
     catalog = None
     if args.catalog:
-        from prodtel.cli.main import load_catalog
+        from prodtel.catalog_loader import load_catalog
 
         catalog = load_catalog(args.catalog)
     backend: Any
