@@ -46,6 +46,7 @@ def cmd_docs(args: argparse.Namespace) -> int:
         command=args.command,
         level_env=args.level_env,
         opt_out_envs=tuple(args.opt_out_env or ()),
+        notice=args.notice,
     )
     return _write_or_check(text, args.output, args.check)
 
@@ -85,6 +86,12 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument("--command", help="the app's command name (default: the app name)")
             p.add_argument("--level-env", help="the app's level env var")
             p.add_argument("--opt-out-env", action="append", help="an opt-out env var")
+            p.add_argument(
+                "--notice",
+                choices=["tty", "always"],
+                default="tty",
+                help="the app's notice= setting: the notice only on a terminal, or always",
+            )
         p.set_defaults(func=fn)
     from prodtel.cli.mount import add_argparse
 
