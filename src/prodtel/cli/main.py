@@ -67,6 +67,7 @@ def cmd_telemetry(args: argparse.Namespace) -> int:
         show_notice=False,
         opt_out_envs=args.opt_out_env,
         policy=args.policy,
+        notice=args.notice,
     )
     return run_argparse(args)
 
@@ -101,6 +102,9 @@ def build_parser() -> argparse.ArgumentParser:
     tel.add_argument("--app-version", default="0", help="the app's version")
     tel.add_argument("--opt-out-env", action="append", help="an opt-out env var of the app")
     tel.add_argument("--policy", choices=["opt-out", "opt-in"], default="opt-out")
+    tel.add_argument(
+        "--notice", choices=["tty", "always"], default="tty", help="the app's notice= setting"
+    )
     tel.set_defaults(func=cmd_telemetry)
     for module in ("prodtel.cli.collector", "prodtel.cli.analytics"):
         try:
