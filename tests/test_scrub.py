@@ -65,6 +65,21 @@ S = Scrubber(values=VALUES)
         ("at 2001:db8::7.", "at <ip>."),
         ("link fe80::1ff:fe23:4567:890a%eth0", "link <ip>"),
         ("nic 00:1a:2b:3c:4d:5e", "nic <mac>"),
+        # webhooks, cards, phones; a home path in brackets keeps its bracket
+        (
+            "post https://hooks.slack.com/services/T0D/B0D/bJtrpFi1fO1JMCcw now",
+            "post <slack-webhook> now",
+        ),
+        ("https://discord.com/api/webhooks/1234567/AbCdEf-gh_IJklmn", "<webhook>"),
+        ("https://ci.example.org/hooks/9f8e7d6c5b4a39281706 failed", "<webhook> failed"),
+        ("card 4111 1111 1111 1111 declined", "card <card> declined"),
+        ("card 4111-1111-1111-1111", "card <card>"),
+        ("call +1 415 555 0132 now", "call <phone> now"),
+        ("open(/home/bob) failed", "open(~) failed"),
+        ("[C:\\Users\\dave]", "[~]"),
+        ("curl -u elastic:P@ssw0rd1 https://x", "curl -u <credentials> https://x"),
+        ('alibabaKey := "LTAI89d0118a87ee4f664dcc"', 'alibabaKey := "<redacted>"'),
+        ("password:\nnext line", "password:\nnext line"),
     ],
 )
 def test_rewrites(text: str, expected: str) -> None:
@@ -81,6 +96,9 @@ def test_rewrites(text: str, expected: str) -> None:
         "loadgen@0.3.0",
         "test_strings_are_scrubbed_before_they_leave_the_process_ok",
         "/work/main/src/prodtel/errors.py",
+        "id 4111 1111 1111 1112 fails the Luhn check",
+        "ns 1785580245123456789, semver 1.0.0+20130313144700, offset +05:30",
+        "KeyError: 'user_profile_settings'",
     ],
 )
 def test_leaves_alone(text: str) -> None:
