@@ -28,7 +28,7 @@ from prodtel import Catalog, errors
 from prodtel.consent import levels
 from prodtel.testing import Captured, capture
 from tests.support.app import clean_env, loadgen, seen_notice
-from tests.support.sockets import Listener
+from tests.support.loopback import Listener
 
 CAT = Catalog("sentryapp", [])
 USER = "alice-smith"
