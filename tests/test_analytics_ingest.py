@@ -67,15 +67,18 @@ class Remote:
         self.proc = ctx.Process(target=_serve, args=(str(folder), wait, child), daemon=True)
         self.proc.start()
         self.progress: list[tuple[str, float]] = []
-        self._result()
+        try:
+            self._result()
+        except Exception:
+            self.proc.join(10)  # a child that could not open the folder exits
+            raise
 
     def _result(self) -> Any:
         if not self.conn.poll(120):
             raise TimeoutError("the chDB process did not answer")
         status, value = self.conn.recv()
         if status == "err":
-            self.proc.join(10)
-            raise value
+            raise value  # the child keeps serving: joining it would only wait
         return value
 
     def _call(self, op: str, **kw: Any) -> Any:
