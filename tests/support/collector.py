@@ -33,12 +33,13 @@ def collector_config(
     protocols: dict[str, Any] = {"http": {"endpoint": "127.0.0.1:${env:HTTP_PORT}", **(http or {})}}
     if grpc:
         protocols["grpc"] = {"endpoint": "127.0.0.1:${env:GRPC_PORT}"}
-    pipeline: dict[str, Any] = {"receivers": ["otlp"], "exporters": list(exporters)}
     config: dict[str, Any] = {"receivers": {"otlp": {"protocols": protocols}}}
+    pipeline: dict[str, Any] = {"receivers": ["otlp"]}
     if processors:
         config["processors"] = processors
         pipeline["processors"] = list(processors)
     config["exporters"] = exporters
+    pipeline["exporters"] = list(exporters)
     config["extensions"] = {"health_check": {"endpoint": "127.0.0.1:${env:HEALTH_PORT}"}}
     config["service"] = {
         "extensions": ["health_check"],
