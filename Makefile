@@ -1,5 +1,6 @@
 # prodtel: `make demo` runs the example end to end, `make test` runs every check.
-# Both install what they need: a venv with the Python deps and the OCB-built collector.
+# `make test-fast` is the quick loop: lint, types and the unit tier (no e2e tests).
+# All install what they need: a venv with the Python deps and the OCB-built collector.
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
@@ -18,7 +19,7 @@ export PRODTEL_COLLECTOR := $(COLLECTOR)
 TEST_TARGETS :=
 -include mk/*.mk
 
-.PHONY: all venv collector demo test lint typecheck pytest bench clean
+.PHONY: all venv collector demo test test-fast lint typecheck pytest bench clean
 all: venv collector
 
 venv: $(VENV)/.installed
@@ -52,6 +53,11 @@ pytest: venv collector
 	$(BIN)/pytest -q
 
 test: lint typecheck pytest $(TEST_TARGETS)
+
+# The unit tier: every test not marked e2e (those start the collector or Bugsink; see
+# tests/conftest.py). It still runs the collector binary and helm as tools (validate, template).
+test-fast: lint typecheck collector
+	$(BIN)/pytest -q -m "not e2e"
 
 bench: venv collector
 	$(BIN)/pip install -q -r bench/requirements.txt

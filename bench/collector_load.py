@@ -31,7 +31,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "examples/loadgen"))
 
 from tests.support.collector import Collector  # noqa: E402
-from tests.support.net import free_port  # noqa: E402
+from tests.support.loopback import free_port  # noqa: E402
 
 from prodtel.collector_config import generate  # noqa: E402
 from prodtel.delivery.encode import Encoder  # noqa: E402

@@ -46,6 +46,7 @@ helm-sync:
 
 # tests/test_helm.py (run by `make pytest`) needs the tools.
 pytest: helm-tools
+test-fast: helm-tools
 
 helm-check: helm-tools
 	cmp $(HELM_DDL) $(HELM_CHART)/files/otel_logs.sql || { echo "run: make helm-sync"; exit 1; }

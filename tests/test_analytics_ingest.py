@@ -67,15 +67,18 @@ class Remote:
         self.proc = ctx.Process(target=_serve, args=(str(folder), wait, child), daemon=True)
         self.proc.start()
         self.progress: list[tuple[str, float]] = []
-        self._result()
+        try:
+            self._result()
+        except Exception:
+            self.proc.join(10)  # a child that could not open the folder exits
+            raise
 
     def _result(self) -> Any:
         if not self.conn.poll(120):
             raise TimeoutError("the chDB process did not answer")
         status, value = self.conn.recv()
         if status == "err":
-            self.proc.join(10)
-            raise value
+            raise value  # the child keeps serving: joining it would only wait
         return value
 
     def _call(self, op: str, **kw: Any) -> Any:
@@ -377,18 +380,16 @@ def test_import_prodtel_loads_no_analytics_dependency() -> None:
     assert out.stdout.strip() == "[]"
 
 
+@pytest.mark.e2e
 def test_real_rotation_by_the_file_exporter(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The collector's own rotation (1 MB files): every record once, whatever file it is in."""
     import prodtel
     from prodtel import Attr, Catalog, Event
-    from tests.support.collector import FILE_CONFIG, Collector
+    from tests.support.collector import FILE_CONFIG, Collector, file_config
 
-    config = FILE_CONFIG.replace(
-        'file: {path: "${env:OUT_FILE}", flush_interval: 100ms}',
-        'file: {path: "${env:OUT_FILE}", flush_interval: 100ms, rotation: {max_megabytes: 1}}',
-    )
+    config = file_config(rotation={"max_megabytes": 1})
     assert config != FILE_CONFIG
     catalog = Catalog(
         app="rotator",

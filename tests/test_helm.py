@@ -32,7 +32,7 @@ from tests.support.helm import (
     template,
 )
 from tests.support.helm_chi import chi_errors
-from tests.support.net import free_port
+from tests.support.loopback import free_port
 
 OLDEST, NEWEST = kube_versions()
 VARIANTS: dict[str, tuple[list[Path], list[str]]] = {
