@@ -255,14 +255,14 @@ def transform_groups(catalog: Catalog) -> list[dict[str, Any]]:
         f"keep_keys(resource.attributes, {_list(RESOURCE_KEYS)})",
         f"truncate_all(resource.attributes, {RESOURCE_MAX_BYTES})",
         'delete_matching_keys(scope.attributes, ".*")',
-        _cap("scope.name", SCOPE_MAX_BYTES),
-        _cap("scope.version", SCOPE_MAX_BYTES),
+        *_cap("scope.name", SCOPE_MAX_BYTES),
+        *_cap("scope.version", SCOPE_MAX_BYTES),
     ]
     uid = _attr(UID)
     records = [
         # The SDK never sends a body; nothing may ride in one.
         'set(log.body, "") where log.body != nil',
-        _cap("log.severity_text", SEVERITY_TEXT_MAX_BYTES),
+        *_cap("log.severity_text", SEVERITY_TEXT_MAX_BYTES),
         f"delete_key(log.attributes, {_q(UID)}) where {uid} != nil"
         f" and not IsMatch({uid}, {_q('^[0-9a-f]{32}$')})",
     ]
@@ -306,9 +306,10 @@ def attr_statements(a: Attr) -> list[str]:
     elif a.type is str:
         n = a.max_length
         # Bound the bytes first (n characters take at most 4n bytes in UTF-8), then cut to n
-        # characters exactly, as the SDK does; the regex only runs on values over n bytes.
+        # characters exactly, as the SDK does; the regex only runs on values over n bytes. The
+        # first n characters lie whole inside the 4n-byte cut, so no split character survives.
         out.append(
-            f"set({v}, Substring({v}, 0, {4 * n}, true)) where {present} and Len({v}) > {4 * n}"
+            f"set({v}, Substring({v}, 0, {4 * n})) where {present} and Len({v}) > {4 * n}"
         )
         out.append(
             f"replace_pattern({v}, {_q(_first_chars(n))}, {_q('$1')})"
@@ -351,8 +352,13 @@ def _first_chars(n: int) -> str:
     return "(?s)^(" + "".join(parts) + ").+"
 
 
-def _cap(path: str, n: int) -> str:
-    return f"set({path}, Substring({path}, 0, {n}, true)) where Len({path}) > {n}"
+def _cap(path: str, n: int) -> list[str]:
+    """Cut to n bytes, then drop a character the cut split (its 1-3 stray bytes read as U+FFFD
+    to the regex); the collector's Substring has no UTF-8-safe mode at v0.152."""
+    return [
+        f"set({path}, Substring({path}, 0, {n})) where Len({path}) > {n}",
+        f"replace_pattern({path}, {_q(chr(0xFFFD) + '{1,3}$')}, {_q('')}) where Len({path}) == {n}",
+    ]
 
 
 def _attr(name: str) -> str:
