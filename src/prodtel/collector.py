@@ -78,10 +78,17 @@ ENV = {
     "CLICKHOUSE_PASSWORD": "",
     "CLICKHOUSE_DATABASE": "default",
     "CLICKHOUSE_LOGS_TABLE": "otel_logs",
+    # lz4 is ClickHouse's own framing; an http:// endpoint also takes gzip or none.
+    "CLICKHOUSE_COMPRESS": "lz4",
+    # The exporters' persistent queues (file_storage): keep it on a volume that outlives the
+    # process (docs/kubernetes.md). Size in requests (one OTLP request each, <= 4 MiB).
+    "PRODTEL_QUEUE_DIR": "./data/queue",
+    "PRODTEL_QUEUE_SIZE": "1000",
     # Only used when errors go to sentry_events, but `validate` checks every defined exporter,
     # so the default must parse: it names the missing variable and points at a closed port.
     "SENTRY_DSN": "http://SENTRY_DSN-not-set@127.0.0.1:9/0",
 }
+QUEUE_STORAGE = "file_storage/queue"
 # Per OTLP request, after decompression. The SDK's usage batches (<= 4096 records of a few hundred
 # bytes) stay well below; see docs/collector.md for batches of large exception records.
 MAX_REQUEST_MIB = 4
@@ -116,14 +123,11 @@ def config(catalog: Catalog) -> dict[str, Any]:
             "database": env("CLICKHOUSE_DATABASE"),
             "logs_table_name": env("CLICKHOUSE_LOGS_TABLE"),
             "create_schema": False,  # the DDL is ours: collector-config/clickhouse/
+            "compress": env("CLICKHOUSE_COMPRESS"),
             "timeout": "10s",
-            "sending_queue": {
-                "enabled": True,
-                "num_consumers": 2,
-                "queue_size": 100,
-                "block_on_overflow": False,
-                "batch": {"flush_timeout": "1s", "min_size": 8192, "max_size": 65536},
-            },
+            "sending_queue": persistent_queue(
+                batch={"flush_timeout": "1s", "sizer": "items", "min_size": 8192, "max_size": 65536}
+            ),
             "retry_on_failure": {
                 "enabled": True,
                 "initial_interval": "1s",
@@ -132,7 +136,7 @@ def config(catalog: Catalog) -> dict[str, Any]:
             },
         },
         # Ours (collector-config/sentryeventsexporter): exception records -> Sentry issues.
-        "sentry_events": {"dsn": env("SENTRY_DSN")},
+        "sentry_events": {"dsn": env("SENTRY_DSN"), "sending_queue": persistent_queue()},
     }
     return {
         "receivers": {
@@ -170,19 +174,32 @@ def config(catalog: Catalog) -> dict[str, Any]:
                 "blocked_values": [_lit("|".join(f"(?:{p})" for p in REDACT_PATTERNS))],
                 "summary": "silent",
             },
-            "batch": {"send_batch_size": 8192, "send_batch_max_size": 16384, "timeout": "200ms"},
         },
         "connectors": {
             "routing": {
                 "error_mode": "ignore",
                 "default_pipelines": ["logs/analytics"],
-                "table": [{"condition": route_condition(), "pipelines": ["logs/errors"]}],
+                "table": [
+                    {
+                        "context": "log",
+                        "condition": route_condition(),
+                        "pipelines": ["logs/errors"],
+                    }
+                ],
             }
         },
         "exporters": exporters,
-        "extensions": {"health_check": {"endpoint": env("PRODTEL_HEALTH_ENDPOINT")}},
+        "extensions": {
+            "health_check": {"endpoint": env("PRODTEL_HEALTH_ENDPOINT")},
+            QUEUE_STORAGE: {
+                "directory": env("PRODTEL_QUEUE_DIR"),
+                "create_directory": True,
+                "fsync": True,  # a 200 means the record is on disk, not in the page cache
+                "compaction": {"on_start": True, "directory": env("PRODTEL_QUEUE_DIR")},
+            },
+        },
         "service": {
-            "extensions": ["health_check"],
+            "extensions": ["health_check", QUEUE_STORAGE],
             "telemetry": {
                 "metrics": {
                     "level": "normal",
@@ -208,7 +225,6 @@ def config(catalog: Catalog) -> dict[str, Any]:
                         "filter/catalog",
                         "transform/catalog",
                         "redaction",
-                        "batch",
                     ],
                     "exporters": ["routing"],
                 },
@@ -225,8 +241,29 @@ def config(catalog: Catalog) -> dict[str, Any]:
     }
 
 
+def persistent_queue(batch: dict[str, Any] | None = None) -> dict[str, Any]:
+    """A sending queue on disk: the receiver answers once the request is written (and fsynced)
+    there, so a 200 survives kill -9. No batch processor runs in front (it answers before
+    export); batching, where wanted, happens inside the queue. A full queue answers 503 at once
+    (block_on_overflow false) and the SDK keeps the records for its next try."""
+    q: dict[str, Any] = {
+        "enabled": True,
+        "storage": QUEUE_STORAGE,
+        "wait_for_result": False,  # storage-backed queues refuse true
+        "block_on_overflow": False,
+        "sizer": "requests",
+        "queue_size": env("PRODTEL_QUEUE_SIZE"),
+        "num_consumers": 2,
+    }
+    if batch:
+        q["batch"] = batch
+    return q
+
+
 def _file(path: str, max_mb: int) -> dict[str, Any]:
-    # With rotation the file is opened for append, so a restart keeps what was written.
+    # The file exporter has no sending queue. With rotation it writes straight to the file (no
+    # buffer) before the receiver answers, so a 200 survives a process crash; opened for
+    # append, a restart keeps what was written.
     return {
         "path": path,
         "create_directory": True,
