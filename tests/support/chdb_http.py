@@ -64,7 +64,9 @@ def native_block(meta: list[dict[str, str]], rows: list[list[Any]], revision: in
             data = b"".join(struct.pack("<f" if kind == "Float32" else "<d", r[i]) for r in rows)
         else:
             kind = "String"
-            data = b"".join(_str(v if isinstance(v, str) else json.dumps(v)) for v in (r[i] for r in rows))
+            data = b"".join(
+                _str(v if isinstance(v, str) else json.dumps(v)) for v in (r[i] for r in rows)
+            )
         out += _str(col["name"]) + _str(kind)
         if revision >= 54454:
             out += b"\x00"
