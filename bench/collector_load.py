@@ -33,7 +33,7 @@ sys.path.insert(0, str(ROOT / "examples/loadgen"))
 from tests.support.collector import Collector  # noqa: E402
 from tests.support.net import free_port  # noqa: E402
 
-from prodtel.collector import generate  # noqa: E402
+from prodtel.collector_config import generate  # noqa: E402
 from prodtel.encode import Encoder  # noqa: E402
 
 # Per-client counters in shared memory: accepted events, requests, 429s, 503s, other failures.

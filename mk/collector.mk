@@ -1,4 +1,4 @@
-# Collector pipeline configs generated from app catalogs (src/prodtel/collector.py, docs/collector.md).
+# Collector pipeline configs generated from app catalogs (src/prodtel/collector_config, docs/collector.md).
 #   make collector-configs   regenerate every committed config from its catalog
 #   make collector-check     fail if one is stale; `otelcol-prodtel validate` every shipped config
 #   make bench-collector     load the full pipeline (bench/collector_load.py)
@@ -15,10 +15,10 @@ endef
 
 .PHONY: collector-configs collector-check bench-collector
 collector-configs: venv
-	$(foreach n,$(COLLECTOR_GENERATED),$(PY) -m prodtel.collector --catalog $(CATALOG_$(n)) --output collector-config/$(n).yaml &&) true
+	$(foreach n,$(COLLECTOR_GENERATED),$(PY) -m prodtel.cli.collector --catalog $(CATALOG_$(n)) --output collector-config/$(n).yaml &&) true
 
 collector-check: venv collector
-	$(foreach n,$(COLLECTOR_GENERATED),$(PY) -m prodtel.collector --catalog $(CATALOG_$(n)) --check collector-config/$(n).yaml || { echo "run: make collector-configs"; exit 1; } &&) true
+	$(foreach n,$(COLLECTOR_GENERATED),$(PY) -m prodtel.cli.collector --catalog $(CATALOG_$(n)) --check collector-config/$(n).yaml || { echo "run: make collector-configs"; exit 1; } &&) true
 	$(call collector_validate,'PRODTEL_ANALYTICS_EXPORTERS=[file/analytics]')
 	$(call collector_validate,'PRODTEL_ANALYTICS_EXPORTERS=[clickhouse]')
 	$(call collector_validate,'PRODTEL_ERRORS_EXPORTERS=[sentry_events]' 'SENTRY_DSN=https://key@127.0.0.1/1')

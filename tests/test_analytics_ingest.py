@@ -368,7 +368,7 @@ def test_lock_is_reentrant_after_release(tmp_path: Path) -> None:
 
 def test_import_prodtel_loads_no_analytics_dependency() -> None:
     code = (
-        "import sys, prodtel, prodtel.analytics, prodtel.analytics.cli\n"
+        "import sys, prodtel, prodtel.analytics, prodtel.cli.analytics\n"
         "bad = [m for m in ('chdb', 'clickhouse_connect', 'rich', 'pandas', 'pyarrow')"
         " if m in sys.modules]\n"
         "print(bad)"
@@ -409,9 +409,9 @@ def test_real_rotation_by_the_file_exporter(
             for n in range(half, sent):
                 prodtel.track("tick", n=n)
             prodtel.shutdown(20)
-            from prodtel import errors
+            from prodtel import crash
 
-            errors.uninstall()  # init() hooked sys.excepthook; leave the interpreter as it was
+            crash.uninstall()  # init() hooked sys.excepthook; leave the interpreter as it was
             deadline = time.monotonic() + 20
             while time.monotonic() < deadline:
                 files = expand([c.out_file])

@@ -411,7 +411,7 @@ def test_hand_worked_figures(tmp_path: Path) -> None:
 def pipeline(tmp_path: Path) -> Iterator[Collector]:
     """The real collector running the pipeline `prodtel collector-config` generates for the
     test's catalog (filter, redaction, routing: exception records go to errors.jsonl)."""
-    from prodtel.collector import generate
+    from prodtel.collector_config import generate
 
     c = Collector(tmp_path / "collector", config=generate(CATALOG))
     c.env = {
@@ -481,9 +481,9 @@ def test_real_path_figures(pipeline: Collector, tmp_path: Path, monkeypatch: Any
             sent += 1
         prodtel.shutdown(5.0)
     monkeypatch.delenv("SHOPCLI_TELEMETRY")
-    from prodtel import errors
+    from prodtel import crash
 
-    errors.uninstall()  # init() hooked sys.excepthook; leave the interpreter as it was
+    crash.uninstall()  # init() hooked sys.excepthook; leave the interpreter as it was
 
     data = pipeline.workdir / "data"
     deadline = time.monotonic() + 20

@@ -3,24 +3,27 @@ binary, and the binary holds exactly the manifest's components."""
 
 from __future__ import annotations
 
+import ast
 import re
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
 from prodtel import Attr, Catalog, Event
-from prodtel.cli.main import load_catalog
+from prodtel.catalog_loader import load_catalog
+from prodtel.cli.collector import main
 from prodtel.cli.main import main as prodtel_main
-from prodtel.collector import (
+from prodtel.collector_config import (
     ENV,
+    REDACT_PATTERNS,
     RESOURCE_KEYS,
     allowed_keys,
     config,
     generate,
     ignored_keys,
-    main,
 )
 from tests.support.collector import BINARY, ROOT
 
@@ -45,7 +48,13 @@ def _env() -> dict[str, str]:
 
 def test_loadgen_config_is_committed_and_current() -> None:
     r = run(
-        PY, "-m", "prodtel.collector", "--catalog", SPEC, "--check", "collector-config/loadgen.yaml"
+        PY,
+        "-m",
+        "prodtel.cli.collector",
+        "--catalog",
+        SPEC,
+        "--check",
+        "collector-config/loadgen.yaml",
     )
     assert r.returncode == 0, r.stderr
     assert "up to date" in r.stdout
@@ -54,13 +63,13 @@ def test_loadgen_config_is_committed_and_current() -> None:
 def test_check_fails_on_a_stale_file(tmp_path: Path) -> None:
     stale = tmp_path / "loadgen.yaml"
     stale.write_text(generate(CATALOG).replace('"script_exported"', '"script_renamed"'))
-    r = run(PY, "-m", "prodtel.collector", "--catalog", SPEC, "--check", str(stale))
+    r = run(PY, "-m", "prodtel.cli.collector", "--catalog", SPEC, "--check", str(stale))
     assert r.returncode == 1
     assert f"{stale} is stale" in r.stderr
-    assert '+      - \'not ContainsValue(["usage_report", "script_exported"' in r.stderr
+    assert '+      - not ContainsValue(["usage_report", "script_exported"' in r.stderr
     assert f"--catalog {SPEC} --output {stale}" in r.stderr
     missing = tmp_path / "nope.yaml"
-    r = run(PY, "-m", "prodtel.collector", "--catalog", SPEC, "--check", str(missing))
+    r = run(PY, "-m", "prodtel.cli.collector", "--catalog", SPEC, "--check", str(missing))
     assert r.returncode == 1
     assert "does not exist" in r.stderr
 
@@ -71,7 +80,7 @@ def test_catalog_from_a_module_or_a_file(tmp_path: Path) -> None:
     r = run(
         PY,
         "-m",
-        "prodtel.collector",
+        "prodtel.cli.collector",
         "collector-config",
         "--catalog",
         "telemetry_catalog:CATALOG",
@@ -198,6 +207,80 @@ def test_odd_enum_values_survive_yaml_and_ottl_quoting(tmp_path: Path) -> None:
     cfg.write_text(generate(cat))
     r = run(str(BINARY), "validate", f"--config={cfg}")
     assert r.returncode == 0, r.stderr
+
+
+ODD = [
+    "it's",
+    'say "hi"',
+    "a: b",
+    "#x",
+    "true",
+    "1.5",
+    "x,y",
+    "[z]",
+    "back\\slash",
+    "é",
+    "$HOME",
+    "- item",
+    "{k: v}",
+    "line\nbreak",
+    "tab\there",
+    "  padded  ",
+    "",
+    "null",
+    "~",
+    "0x1F",
+]
+
+
+@pytest.mark.parametrize(
+    "catalog",
+    [CATALOG, Catalog("odd", [Event("e", "x", attrs=[Attr("v", str, "x", enum=ODD)])])],
+    ids=["loadgen", "odd"],
+)
+def test_yaml_text_loads_back_to_the_same_config(catalog: Catalog) -> None:
+    # Every OTTL statement and RE2 pattern reaches the collector exactly as generated.
+    text = generate(catalog)
+    assert yaml.safe_load(text) == config(catalog)
+
+
+def test_each_statement_is_one_readable_line() -> None:
+    text = generate(CATALOG)
+    groups = config(CATALOG)["processors"]["transform/catalog"]["log_statements"]
+    statements = [st for g in groups for st in g["statements"]]
+    assert len(statements) > 20
+    for st in statements:
+        assert f"\n          - {st}\n" in text  # not folded, not quoted
+
+
+def test_redaction_regex_survives_yaml_and_config_expansion() -> None:
+    loaded = yaml.safe_load(generate(CATALOG))["processors"]["redaction"]["blocked_values"]
+    # The collector turns `$$` back into `$` when it expands the config.
+    assert [v.replace("$$", "$") for v in loaded] == ["|".join(f"(?:{p})" for p in REDACT_PATTERNS)]
+
+
+def test_without_pyyaml_the_cli_says_what_to_install(tmp_path: Path) -> None:
+    code = (
+        "import sys; sys.modules['yaml'] = None\n"
+        "from prodtel.cli.collector import main\n"
+        f"sys.exit(main(['--catalog', {SPEC!r}, '--output', 'x.yaml']))"
+    )
+    r = run(PY, "-c", code, cwd=ROOT)
+    assert r.returncode == 1
+    assert r.stderr == ("prodtel collector-config needs PyYAML: pip install 'prodtel[collector]'\n")
+
+
+def test_collector_config_imports_no_cli() -> None:
+    # The config generator sits below the CLIs: importing it must not pull any CLI module in.
+    pkg = ROOT / "src/prodtel/collector_config"
+    imported = set()
+    for path in pkg.glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.module:
+                imported.add(node.module)
+            elif isinstance(node, ast.Import):
+                imported.update(a.name for a in node.names)
+    assert imported and not {m for m in imported if m.startswith("prodtel.cli")}
 
 
 def _manifest() -> dict[str, set[str]]:

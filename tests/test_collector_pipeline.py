@@ -27,8 +27,8 @@ from opentelemetry.proto.resource.v1.resource_pb2 import Resource
 
 from prodtel import Attr, Catalog, Event
 from prodtel.catalog import Catalog as CatalogT
-from prodtel.cli.main import load_catalog
-from prodtel.collector import generate
+from prodtel.catalog_loader import load_catalog
+from prodtel.collector_config import generate
 from prodtel.encode import Encoder
 from tests.support.app import clean_env, loadgen, seen_notice
 from tests.support.collector import ROOT, Collector, pipeline

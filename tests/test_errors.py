@@ -13,7 +13,9 @@ from typing import Any
 import pytest
 
 import prodtel
-from prodtel import Catalog, errors
+from prodtel import Catalog, crash
+from prodtel.crash import hooks, record
+from prodtel.crash.hooks import reporter
 from prodtel.testing import Captured, capture
 
 CAT = Catalog("errapp", [])
@@ -49,7 +51,7 @@ def start(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
         return cap
 
     yield _start
-    errors.uninstall()
+    crash.uninstall()
     prodtel.shutdown(0)
     for cm in reversed(caps):  # innermost first, or an outer capture stays installed
         cm.__exit__(None, None, None)
@@ -57,12 +59,12 @@ def start(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
 
 def excepthook_once(e: BaseException, seen: list[Any]) -> None:
     """Run our sys.excepthook as the interpreter would, with the chained hook recording."""
-    prev = errors._previous["sys"]
-    errors._previous["sys"] = lambda *a: seen.append(a)
+    prev = reporter.previous["sys"]
+    reporter.previous["sys"] = lambda *a: seen.append(a)
     try:
         sys.excepthook(type(e), e, e.__traceback__)
     finally:
-        errors._previous["sys"] = prev
+        reporter.previous["sys"] = prev
 
 
 # -- levels -----------------------------------------------------------------------------------
@@ -161,13 +163,13 @@ def test_huge_messages_and_tracebacks_are_cut_before_track_so_strict_mode_never_
 
 def test_clip_keeps_head_and_tail_on_line_boundaries() -> None:
     text = "".join(f"line {i}\n" for i in range(10_000))
-    out = errors.clip(text, 1000, keep_tail=True)
+    out = record.clip(text, 1000, keep_tail=True)
     assert len(out) <= 1000
     assert out.startswith("line 0\n") and out.endswith("line 9999\n")
     head, _, tail = out.partition("  [...")
     assert head.endswith("\n") and tail.split("\n", 1)[1].startswith("line ")
-    assert errors.clip("short", 10, keep_tail=True) == "short"
-    assert errors.clip("abcdef", 3) == "abc"
+    assert record.clip("short", 10, keep_tail=True) == "short"
+    assert record.clip("abcdef", 3) == "abc"
 
 
 def test_secrets_are_scrubbed_before_the_cut_so_a_cut_never_splits_one(start: Any) -> None:
@@ -195,16 +197,16 @@ def test_home_and_site_packages_paths_are_rewritten(start: Any) -> None:
 def test_an_exception_killing_a_thread_is_a_crash_and_chains(start: Any) -> None:
     sent = start("crash")
     seen: list[Any] = []
-    errors._previous["threading"], prev = (
+    reporter.previous["threading"], prev = (
         (lambda args: seen.append(args)),
-        errors._previous["threading"],
+        reporter.previous["threading"],
     )
     try:
         th = threading.Thread(target=boom, args=(3, "thread died"))
         th.start()
         th.join()
     finally:
-        errors._previous["threading"] = prev
+        reporter.previous["threading"] = prev
     (rec,) = sent.named("exception")
     assert rec.attrs["exception.message"] == "thread died"
     assert rec.attrs["exception.handled"] is False
@@ -241,8 +243,8 @@ def test_watch_loop_from_inside_a_loop_started_after_init(start: Any) -> None:
     sent = start("crash")
 
     async def main() -> None:
-        errors.watch_loop()
-        errors.watch_loop()  # idempotent
+        crash.watch_loop()
+        crash.watch_loop()  # idempotent
         loop = asyncio.get_running_loop()
         loop.call_exception_handler({"message": "cb failed", "exception": OSError("cb")})
         loop.call_exception_handler({"message": "no exception here"})
@@ -256,9 +258,9 @@ def test_install_twice_chains_once_and_uninstall_restores(start: Any) -> None:
     before_sys, before_thr = sys.excepthook, threading.excepthook
     start("crash")
     start("crash")  # init again: the hooks move to the new telemetry, not stacked
-    assert sys.excepthook is errors._excepthook
-    assert errors._previous["sys"] is before_sys
-    errors.uninstall()
+    assert sys.excepthook is hooks._excepthook
+    assert reporter.previous["sys"] is before_sys
+    crash.uninstall()
     assert sys.excepthook is before_sys and threading.excepthook is before_thr
 
 
@@ -270,7 +272,7 @@ def test_sentry_dsn_without_sentry_sdk_is_a_status_problem(
     (problem,) = prodtel.status()["problems"]
     assert "sentry-sdk is not installed" in problem and "prodtel[sentry]" in problem
     assert "key@" not in problem
-    assert errors._sentry is None
+    assert reporter.sentry is None
 
 
 def test_after_a_crash_flush_the_exit_gets_only_what_is_left_of_the_budget(
@@ -279,13 +281,13 @@ def test_after_a_crash_flush_the_exit_gets_only_what_is_left_of_the_budget(
     start("crash", exit_timeout=0.2)
     calls: list[float | None] = []
     monkeypatch.setattr(prodtel, "shutdown", lambda timeout=None: calls.append(timeout))
-    errors._at_exit()
+    hooks._at_exit()
     assert calls == []  # no crash, no Sentry: prodtel's own atexit hook does the exit alone
     excepthook_once(raised(boom, 0), [])  # the crash flush spends (part of) the budget
-    assert errors._exit_deadline is not None
-    errors._at_exit()
+    assert reporter.exit_deadline is not None
+    hooks._at_exit()
     (left,) = calls
     assert left is not None and 0.0 <= left <= 0.2
-    monkeypatch.setattr(errors, "_exit_deadline", 0.0)  # budget long spent
-    errors._at_exit()
+    monkeypatch.setattr(reporter, "exit_deadline", 0.0)  # budget long spent
+    hooks._at_exit()
     assert calls[-1] == 0.0

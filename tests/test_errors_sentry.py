@@ -24,8 +24,10 @@ from sentry_sdk.envelope import Envelope
 from sentry_sdk.transport import Transport
 
 import prodtel
-from prodtel import Catalog, errors
+from prodtel import Catalog
 from prodtel.consent import levels
+from prodtel.crash import hooks, sentry
+from prodtel.crash.hooks import reporter
 from prodtel.testing import Captured, capture
 from tests.support.app import clean_env, loadgen, seen_notice
 from tests.support.sockets import Listener
@@ -95,7 +97,7 @@ def start(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, home: Path) -> Iterat
     def _start(level: str, **kw: Any) -> tuple[Memory, Captured]:
         monkeypatch.setenv("SENTRYAPP_TELEMETRY", level)
         mem = Memory()
-        monkeypatch.setattr(errors, "transport_override", mem)
+        monkeypatch.setattr(reporter, "transport_override", mem)
         cm = capture()
         cap = cm.__enter__()
         cms.append(cm)
@@ -103,19 +105,19 @@ def start(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, home: Path) -> Iterat
         return mem, cap
 
     yield _start
-    errors.uninstall()
+    hooks.uninstall()
     prodtel.shutdown(0)
     for cm in reversed(cms):  # innermost first, or an outer capture stays installed
         cm.__exit__(None, None, None)
 
 
 def crash(e: BaseException) -> None:
-    prev = errors._previous["sys"]
-    errors._previous["sys"] = lambda *a: None  # do not print the traceback in the test log
+    prev = reporter.previous["sys"]
+    reporter.previous["sys"] = lambda *a: None  # do not print the traceback in the test log
     try:
         sys.excepthook(type(e), e, e.__traceback__)
     finally:
-        errors._previous["sys"] = prev
+        reporter.previous["sys"] = prev
 
 
 def report_failure(home: Path) -> BaseException:
@@ -204,10 +206,10 @@ def test_allowed_truth_table(handled: bool) -> None:
     got = []
     for lvl in (levels.OFF, levels.CRASH, levels.ERROR, levels.ALL):
         t.decision.allows = lambda sev, lvl=lvl: lvl >= levels.needed(sev)
-        got.append(errors.allowed(t, event))
+        got.append(sentry.allowed(t, event))
     assert got == ([False, False, True, True] if handled else [False, True, True, True])
     t.worker = None  # shut down: nothing more leaves
-    assert errors.allowed(t, event) is False
+    assert sentry.allowed(t, event) is False
 
 
 # -- scrubbing of real events -----------------------------------------------------------------
@@ -300,7 +302,7 @@ def test_scrub_event_drops_identity_and_keeps_machine_fields() -> None:
         "threads": {"values": [{"stacktrace": {"frames": [{"abs_path": "/home/zed/t.py",
                                                             "vars": {"pw": "x"}}]}}]},
     }  # fmt: skip
-    out = errors.scrub_event(s, event)
+    out = sentry.scrub_event(s, event)
     assert out["event_id"] == event["event_id"] and out["timestamp"] == event["timestamp"]
     assert out["server_name"] == "prodtel" and "user" not in out and "modules" not in out
     assert out["logentry"] == {"message": "hi %s", "params": ["<user>"], "formatted": "hi <user>"}
@@ -345,8 +347,8 @@ def test_a_malformed_dsn_is_a_status_problem_not_a_crash(
     start: Any, home: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     _, sent = start("crash")
-    errors.uninstall()
-    monkeypatch.setattr(errors, "transport_override", None)  # the real transport parses the DSN
+    hooks.uninstall()
+    monkeypatch.setattr(reporter, "transport_override", None)  # the real transport parses the DSN
     prodtel.init(CAT, "3.1.4", config_dir=str(home / "cfg2"), sentry_dsn="ftp://secretkey@h/1")
     (problem,) = prodtel.status()["problems"]
     assert problem.startswith("Sentry is off: BadDsn") and "secretkey" not in problem

@@ -309,7 +309,7 @@ def test_default_pipeline_routes_exceptions_to_errors_and_the_rest_to_files(
 
 
 def test_default_config_speaks_the_generated_configs_env_contract() -> None:
-    from prodtel.collector import ENV
+    from prodtel.collector_config import ENV
 
     text = (CHART / "files/config.yaml").read_text()
     refs = dict(ENV_REF.findall(text))
@@ -326,7 +326,7 @@ def test_default_config_speaks_the_generated_configs_env_contract() -> None:
 
 
 def test_the_chart_sets_only_env_vars_the_configs_read(variant: tuple[str, Rendered]) -> None:
-    from prodtel.collector import ENV
+    from prodtel.collector_config import ENV
 
     _, r = variant
     names = {e["name"] for e in r.collector_container()["env"]}

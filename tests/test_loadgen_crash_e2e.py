@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from prodtel.collector import generate
+from prodtel.collector_config import generate
 from tests.support.app import LOADGEN, clean_env, loadgen, seen_notice
 from tests.support.bugsink import Bugsink
 from tests.support.collector import pipeline
@@ -22,7 +22,7 @@ CATALOG = LOADGEN.parent / "telemetry_catalog.py"
 
 
 def loadgen_catalog() -> Any:
-    from prodtel.cli.main import load_catalog
+    from prodtel.catalog_loader import load_catalog
 
     return load_catalog(f"{CATALOG}:CATALOG")
 

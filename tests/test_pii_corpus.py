@@ -24,7 +24,8 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 import prodtel
-from prodtel import Attr, Catalog, Event, errors
+from prodtel import Attr, Catalog, Event, crash
+from prodtel.crash.hooks import reporter
 from prodtel.scrub import GENERIC_USERS
 from prodtel.testing import Captured, capture
 from tests.test_errors_sentry import Memory
@@ -79,13 +80,13 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Env]:
         mp.setenv("PIIAPP_TELEMETRY", "all")
         mp.setattr(socket, "gethostname", lambda: HOST)
         mem = Memory()
-        mp.setattr(errors, "transport_override", mem)
+        mp.setattr(reporter, "transport_override", mem)
         with capture() as sent:
             prodtel.init(CAT, "1.0.0", config_dir=str(base / "cfg"), sentry_dsn=DSN, strict=True)
             try:
                 yield Env(sent, mem, home)
             finally:
-                errors.uninstall()
+                crash.uninstall()
                 prodtel.shutdown(0)
 
 

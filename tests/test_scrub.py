@@ -155,7 +155,7 @@ def test_configure_reaches_the_apps_events_and_crash_reports(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import prodtel
-    from prodtel import Attr, Catalog, Event, errors
+    from prodtel import Attr, Catalog, Event, crash
     from prodtel.testing import capture
 
     monkeypatch.setattr(scrub, "_extra", [])
@@ -179,5 +179,5 @@ def test_configure_reaches_the_apps_events_and_crash_reports(
             rec = sent.assert_event("exception")
             assert rec.attrs["exception.message"] == "<ticket> failed for <project>"
         finally:
-            errors.uninstall()
+            crash.uninstall()
             prodtel.shutdown(0)

@@ -140,7 +140,7 @@ def test_capture_keeps_sentry_events_in_memory(
         cap.assert_event("exception", **{"exception.handled": True})
         assert cap.sentry_events, "the Sentry event was not captured"
         assert str(Path.home()) not in repr(cap.sentry_events)
-    from prodtel import errors
+    from prodtel import crash
 
-    errors.uninstall()
+    crash.uninstall()
     prodtel.shutdown(0)

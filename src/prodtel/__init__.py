@@ -86,9 +86,9 @@ def init(catalog: Catalog, version: str, **settings: Any) -> Telemetry:
     _telemetry = t
     _active = t if (t.worker is not None or t.settings.strict) else None
     if t.settings.capture_errors and t.decision.level > 0:
-        from prodtel import errors
+        from prodtel import crash
 
-        errors.install(t)
+        crash.install(t)
     return t
 
 
@@ -121,9 +121,9 @@ def capture_exception(error: BaseException | None = None) -> None:
     event when a DSN is configured. Defaults to the exception being handled."""
     t = _active
     if t is not None and t.worker is not None:
-        from prodtel import errors
+        from prodtel import crash
 
-        errors.capture(t, error, handled=True)
+        crash.capture(t, error, handled=True)
 
 
 def current() -> Telemetry | None:

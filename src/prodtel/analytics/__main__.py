@@ -2,6 +2,6 @@
 
 import sys
 
-from prodtel.analytics.cli import main
+from prodtel.cli.analytics import main
 
 sys.exit(main())

@@ -10,33 +10,13 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import importlib.util
 import json
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from prodtel.catalog import Catalog
+from prodtel.catalog_loader import load_catalog
 
-
-def load_catalog(spec: str) -> Catalog:
-    """`pkg.module:ATTR` or `path/to/file.py:ATTR`."""
-    target, _, attr = spec.rpartition(":")
-    if not target or not attr:
-        raise SystemExit(f"--catalog must look like module:ATTR or file.py:ATTR, not {spec!r}")
-    if target.endswith(".py"):
-        path = Path(target).resolve()
-        sys.path.insert(0, str(path.parent))
-        loaded = importlib.util.spec_from_file_location(path.stem, path)
-        if loaded is None or loaded.loader is None:
-            raise SystemExit(f"cannot load {target}")
-        module = importlib.util.module_from_spec(loaded)
-        loaded.loader.exec_module(module)
-    else:
-        module = importlib.import_module(target)
-    catalog: Catalog = getattr(module, attr)
-    return catalog
+__all__ = ["build_parser", "load_catalog", "main"]
 
 
 def _write_or_check(text: str, output: str | None, check: str | None) -> int:
@@ -115,7 +95,7 @@ def build_parser() -> argparse.ArgumentParser:
     tel.add_argument("--opt-out-env", action="append", help="an opt-out env var of the app")
     tel.add_argument("--policy", choices=["opt-out", "opt-in"], default="opt-out")
     tel.set_defaults(func=cmd_telemetry)
-    for module in ("prodtel.collector", "prodtel.analytics.cli"):
+    for module in ("prodtel.cli.collector", "prodtel.cli.analytics"):
         try:
             importlib.import_module(module).register(sub)
         except (ImportError, AttributeError):

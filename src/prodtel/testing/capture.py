@@ -149,13 +149,13 @@ def capture() -> Iterator[Captured]:
     """Route every export to memory while the block runs; nothing leaves the process. Sentry
     events (with a DSN) are kept in `Captured.sentry_events` instead of being posted."""
     import prodtel
-    from prodtel import errors
+    from prodtel.crash.hooks import reporter
 
     cap = Captured()
-    previous, previous_transport = export.override, errors.transport_override
+    previous, previous_transport = export.override, reporter.transport_override
     export.override = cap
     if previous_transport is None:
-        errors.transport_override = _sentry_transport(cap)
+        reporter.transport_override = _sentry_transport(cap)
     t = prodtel.current()
     old_sink = None
     if t is not None and t.worker is not None:
@@ -164,7 +164,7 @@ def capture() -> Iterator[Captured]:
         yield cap
     finally:
         export.override = previous
-        errors.transport_override = previous_transport
+        reporter.transport_override = previous_transport
         if old_sink is not None and t is not None and t.worker is not None:
             t.worker.sink = old_sink
 
