@@ -113,7 +113,12 @@ def config(catalog: Catalog | Sequence[Catalog]) -> dict[str, Any]:
             "timeout": "10s",
             "sending_queue": persistent_queue(
                 env("PRODTEL_QUEUE_SIZE"),
-                batch={"flush_timeout": "1s", "sizer": "items", "min_size": 8192, "max_size": 65536},
+                batch={
+                    "flush_timeout": "1s",
+                    "sizer": "items",
+                    "min_size": 8192,
+                    "max_size": 65536,
+                },
             ),
             "retry_on_failure": {
                 "enabled": True,

@@ -127,9 +127,7 @@ def attr_statements(a: Attr) -> list[str]:
         # Bound the bytes first (n characters take at most 4n bytes in UTF-8), then cut to n
         # characters exactly, as the SDK does; the regex only runs on values over n bytes. The
         # first n characters lie whole inside the 4n-byte cut, so no split character survives.
-        out.append(
-            f"set({v}, Substring({v}, 0, {4 * n})) where {present} and Len({v}) > {4 * n}"
-        )
+        out.append(f"set({v}, Substring({v}, 0, {4 * n})) where {present} and Len({v}) > {4 * n}")
         out.append(
             f"replace_pattern({v}, {quote(first_chars(n))}, {quote('$1')})"
             f" where {present} and Len({v}) > {n}"
