@@ -108,9 +108,12 @@ def serve(db: str, query_log: str) -> None:
             revision = int(qs.get("client_protocol_version", 0))
             try:
                 with lock:
-                    if fmt == "Native" and revision and not insert:
-                        # chDB writes Native as for revision 0; clickhouse-go reads the first
-                        # answer (its server hello) as for the revision it asked for.
+                    if fmt == "Native" and revision >= 54454 and not insert:
+                        # chDB writes Native as for revision 0. clickhouse-go (the exporter)
+                        # asks for 54460 and reads block info and serialization flags; its
+                        # queries are metadata (server hello, DESC TABLE), so a re-encode of
+                        # the JSON answer does. clickhouse-connect asks for 54405 and reads
+                        # chDB's own bytes.
                         res = json.loads(
                             session.query(sql, "JSONCompact", params=params or None).bytes()
                         )
