@@ -76,7 +76,7 @@ def workloads(r: Rendered) -> list[dict[str, Any]]:
 @pytest.mark.parametrize("values", [[], [PRODUCTION_VALUES]], ids=["default", "production"])
 def test_helm_lint_strict(values: list[Path]) -> None:
     args = [a for v in values for a in ("-f", str(v))]
-    proc = helm("lint", "--strict", str(CHART), *args)
+    proc = helm("lint", "--strict", str(CHART), "--set-file", f"pipeline={GENERATED}", *args)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "1 chart(s) linted, 0 chart(s) failed" in proc.stdout
 
