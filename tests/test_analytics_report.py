@@ -22,6 +22,7 @@ import pytest
 
 from prodtel import Attr, Catalog, Event
 from prodtel.analytics import report, synth
+from prodtel.testing import TestHooks
 from tests.support.collector import Collector
 from tests.support.net import free_port
 from tests.test_analytics_ingest import Remote
@@ -453,8 +454,7 @@ def test_real_path_figures(pipeline: Collector, tmp_path: Path, monkeypatch: Any
             version=version,
             endpoint=pipeline.endpoint,
             config_dir=str(tmp_path / "cfg" / iid),
-            installation_id=iid,
-            clock=lambda tick=tick: next(tick),
+            test_hooks=TestHooks(installation_id=iid, clock=lambda tick=tick: next(tick)),
             exit_timeout=5.0,
         )
         assert t.status()["level"] == "all"

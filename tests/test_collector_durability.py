@@ -24,7 +24,7 @@ from typing import Any
 
 import pytest
 
-from prodtel.encode import Encoder
+from prodtel.delivery.encode import Encoder
 from tests.support.chdb_http import chdb_http
 from tests.support.collector import ROOT, Collector, pipeline
 from tests.support.net import free_port, wait_until

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from prodtel.encode import Encoder
+from prodtel.delivery.encode import Encoder
 from tests.support.collector import ROOT, Collector, pipeline
 
 pytestmark = pytest.mark.e2e

@@ -8,7 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from prodtel.catalog import Catalog
-from prodtel.config import Settings
+from prodtel.config import Settings, TestHooks
 from prodtel.consent import levels
 from prodtel.consent.resolve import resolve
 from prodtel.consent.store import ConsentStore
@@ -19,7 +19,8 @@ CAT = Catalog("myapp", [])
 def decide(env: dict[str, str], stored: dict | None = None, tmp: Path | None = None, **kw):  # type: ignore[no-untyped-def]
     store = ConsentStore(str(tmp or "/nonexistent-prodtel"))
     store.data = dict(stored or {})
-    s = Settings(CAT, "1.0", environ=env, opt_out_envs=["MYAPP_NO_USAGE_REPORT"], **kw)
+    hooks = TestHooks(environ=env)
+    s = Settings(CAT, "1.0", test_hooks=hooks, opt_out_envs=["MYAPP_NO_USAGE_REPORT"], **kw)
     return resolve(s, env, store)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -64,6 +65,21 @@ S = Scrubber(values=VALUES)
         ("at 2001:db8::7.", "at <ip>."),
         ("link fe80::1ff:fe23:4567:890a%eth0", "link <ip>"),
         ("nic 00:1a:2b:3c:4d:5e", "nic <mac>"),
+        # webhooks, cards, phones; a home path in brackets keeps its bracket
+        (
+            "post https://hooks.slack.com/services/T0D/B0D/bJtrpFi1fO1JMCcw now",
+            "post <slack-webhook> now",
+        ),
+        ("https://discord.com/api/webhooks/1234567/AbCdEf-gh_IJklmn", "<webhook>"),
+        ("https://ci.example.org/hooks/9f8e7d6c5b4a39281706 failed", "<webhook> failed"),
+        ("card 4111 1111 1111 1111 declined", "card <card> declined"),
+        ("card 4111-1111-1111-1111", "card <card>"),
+        ("call +1 415 555 0132 now", "call <phone> now"),
+        ("open(/home/bob) failed", "open(~) failed"),
+        ("[C:\\Users\\dave]", "[~]"),
+        ("curl -u elastic:P@ssw0rd1 https://x", "curl -u <credentials> https://x"),
+        ('alibabaKey := "LTAI89d0118a87ee4f664dcc"', 'alibabaKey := "<redacted>"'),
+        ("password:\nnext line", "password:\nnext line"),
     ],
 )
 def test_rewrites(text: str, expected: str) -> None:
@@ -80,6 +96,9 @@ def test_rewrites(text: str, expected: str) -> None:
         "loadgen@0.3.0",
         "test_strings_are_scrubbed_before_they_leave_the_process_ok",
         "/work/main/src/prodtel/errors.py",
+        "id 4111 1111 1111 1112 fails the Luhn check",
+        "ns 1785580245123456789, semver 1.0.0+20130313144700, offset +05:30",
+        "KeyError: 'user_profile_settings'",
     ],
 )
 def test_leaves_alone(text: str) -> None:
@@ -151,33 +170,65 @@ def test_scrubbing_twice_changes_nothing_more(text: str) -> None:
     assert S(once) == once
 
 
-def test_configure_reaches_the_apps_events_and_crash_reports(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def _scrubbed_note_and_exception(tmp_path: Path, **init: Any) -> tuple[str, str]:
+    """What the app's `note` event and a reported error carry after init(**init)'s scrubber."""
     import prodtel
     from prodtel import Attr, Catalog, Event, crash
     from prodtel.testing import capture
 
-    monkeypatch.setattr(scrub, "_extra", [])
-    monkeypatch.setattr(scrub, "_callback", [])
-    with pytest.raises(re.error):
-        scrub.configure(extra=[("(unclosed", "x")])
-    scrub.configure(
-        extra=[(r"ACME-\d+", "<ticket>")], callback=lambda s: s.replace("Nightjar", "<project>")
-    )
     cat = Catalog("cfgapp", [Event("note", "Text.", attrs=[Attr("text", str, "Text.")])])
-    monkeypatch.setenv("CFGAPP_TELEMETRY", "all")
     with capture() as sent:
-        prodtel.init(cat, "1.0", config_dir=str(tmp_path))
+        prodtel.init(cat, "1.0", config_dir=str(tmp_path), **init)
         try:
             prodtel.track("note", text="ACME-42 in Nightjar")
             try:
                 raise ValueError("ACME-7 failed for Nightjar")
             except ValueError:
                 prodtel.capture_exception()
-            assert sent.assert_event("note").attrs["text"] == "<ticket> in <project>"
-            rec = sent.assert_event("exception")
-            assert rec.attrs["exception.message"] == "<ticket> failed for <project>"
+            note = sent.assert_event("note").attrs["text"]
+            return note, sent.assert_event("exception").attrs["exception.message"]
         finally:
             crash.uninstall()
             prodtel.shutdown(0)
+
+
+def test_init_scrub_options_reach_the_apps_events_and_crash_reports(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CFGAPP_TELEMETRY", "all")
+    note, message = _scrubbed_note_and_exception(
+        tmp_path,
+        scrub_extra=[(r"ACME-\d+", "<ticket>")],
+        scrub_callback=lambda s: s.replace("Nightjar", "<project>"),
+    )
+    assert note == "<ticket> in <project>"
+    assert message == "<ticket> failed for <project>"
+    # Per init(): the next init() without them scrubs only the built-in kinds.
+    assert _scrubbed_note_and_exception(tmp_path)[0] == "ACME-42 in Nightjar"
+
+
+def test_init_rejects_a_bad_scrub_pattern_in_the_apps_code(tmp_path: Path) -> None:
+    import prodtel
+    from prodtel import Catalog
+
+    with pytest.raises(ValueError, match="scrub_extra"):
+        prodtel.init(
+            Catalog("cfgapp", []), "1.0", config_dir=str(tmp_path), scrub_extra=[("(", "")]
+        )
+
+
+def test_deprecated_configure_still_reaches_the_apps_events_and_crash_reports(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(scrub, "_extra", [])
+    monkeypatch.setattr(scrub, "_callback", [])
+    monkeypatch.setenv("CFGAPP_TELEMETRY", "all")
+    with pytest.warns(DeprecationWarning, match="scrub_extra"), pytest.raises(re.error):
+        scrub.configure(extra=[("(unclosed", "x")])
+    with pytest.warns(DeprecationWarning):
+        scrub.configure(
+            extra=[(r"ACME-\d+", "<ticket>")], callback=lambda s: s.replace("Nightjar", "<project>")
+        )
+    note, message = _scrubbed_note_and_exception(tmp_path)
+    assert note == "<ticket> in <project>"
+    assert message == "<ticket> failed for <project>"

@@ -21,6 +21,9 @@ from __future__ import annotations
 
 import math
 
+from prodtel._builtins import COMMAND, DISABLED, ENABLED, EXCEPTION
+from prodtel.counters import count
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
@@ -127,8 +130,6 @@ class Catalog:
         self.docs_url = docs_url
         evs = list(events)
         if include_builtins:
-            from prodtel._builtins import builtin_events
-
             known = {e.name for e in evs}
             evs += [e for e in builtin_events() if e.name not in known]
         self.events: dict[str, Event] = {}
@@ -249,7 +250,7 @@ class Validator:
     def _problem(self, kind: str, message: str) -> None:
         if self.strict:
             raise CatalogError(message)
-        self.drops[kind] = self.drops.get(kind, 0) + 1
+        count(self.drops, kind)
 
 
 def _attr_schema(a: Attr) -> dict[str, Any]:
@@ -275,3 +276,49 @@ def _by_name(attrs: Iterable[Attr], where: str) -> dict[str, Attr]:
             raise CatalogError(f"{where}: attribute {a.name!r} declared twice")
         out[a.name] = a
     return out
+
+
+# -- the events prodtel itself sends (docs/conventions.md); every catalog includes them --------
+def builtin_events() -> list[Event]:
+    return [
+        Event(
+            COMMAND,
+            "A command ran: its name, how long it took and whether it failed.",
+            since="0.1.0",
+            attrs=[
+                Attr("command", str, "The command's name, as declared by the app."),
+                Attr("duration_ms", float, "Wall time of the command in milliseconds."),
+                Attr("outcome", str, "How the command ended.", enum=["ok", "error"]),
+                Attr("error_type", str, "The exception type when the command failed."),
+            ],
+        ),
+        Event(
+            ENABLED,
+            "Telemetry was turned on. Sent once, right after the change.",
+            since="0.1.0",
+            attrs=[
+                Attr("level", str, "The new level.", enum=["crash", "error", "all"]),
+                Attr("source", str, "What made the change (command, api)."),
+            ],
+        ),
+        Event(
+            DISABLED,
+            "Telemetry was turned off with the disable command or the app's settings. "
+            "The last record sent; opt-outs by env var or flag send nothing, not even this.",
+            since="0.1.0",
+            attrs=[Attr("source", str, "What made the change (command, api).")],
+            level="off",
+        ),
+        Event(
+            EXCEPTION,
+            "A crash (unhandled) or a reported error (handled), with a scrubbed stack trace.",
+            since="0.1.0",
+            attrs=[
+                Attr("exception.type", str, "The exception's qualified type name."),
+                Attr("exception.message", str, "The scrubbed message.", max_length=2048),
+                Attr("exception.stacktrace", str, "The scrubbed traceback.", max_length=32768),
+                Attr("exception.handled", bool, "False for crashes, true for reported errors."),
+            ],
+            level="crash",
+        ),
+    ]

@@ -1,25 +1,41 @@
-"""Settings for `prodtel.init()`: one table, each knob's kwarg and env var, resolved in one place.
+"""Settings for `prodtel.init()`: one table (`PARAMS`), each knob's `init()` keyword, env vars
+and default, resolved by one rule.
 
-| kwarg        | env var                                              | default               |
-|--------------|------------------------------------------------------|-----------------------|
-| endpoint     | OTEL_EXPORTER_OTLP_LOGS_ENDPOINT (full URL), or      | none: nothing is sent |
-|              | OTEL_EXPORTER_OTLP_ENDPOINT (+ /v1/logs)             |                       |
-| policy       | -                                                    | "opt-out"             |
-| level_env    | -                                                    | "<APP>_TELEMETRY"     |
-| opt_out_envs | -                                                    | ("<APP>_NO_TELEMETRY",) |
-| cli_opt_out  | - (the app passes its parsed flag)                   | False                 |
-| ci           | - ("tag": resource `prodtel.ci` names the CI system) | "send", "suppress", "tag" |
-| strict       | PRODTEL_STRICT=1                                     | False                 |
-| debug        | PRODTEL_DEBUG=1 (print records on stderr, send none) | False                 |
-| config_dir   | - (XDG_CONFIG_HOME is honoured via platformdirs)     | platformdirs config   |
-| state_dir    | - (sent log, outbox; XDG_STATE_HOME is honoured)     | platformdirs state    |
-| exit_timeout | PRODTEL_EXIT_TIMEOUT (seconds): the last send at exit | 0.02                 |
-| environment  | PRODTEL_ENVIRONMENT                                  | none                  |
-| on_disable   | - ("send_pending": what was recorded before still goes; | "send_pending"     |
-|              |    "purge": it is dropped)                           |                       |
-| disable_event | - (send TelemetryDisabled as the last record)       | True                  |
-| sentry_dsn   | SENTRY_DSN (needs the `sentry` extra)                | none                  |
-| capture_errors | - (crash hooks + `capture_exception`)              | True                  |
+Precedence, the same for every knob:
+
+    environment (the end user, the operator)  >  init() keyword (the app author)  >  default
+
+The person running the program has the last word over what the app ships with: a set env var
+overrides the keyword even when the keyword is given. Env vars are read in the order listed; an
+empty one counts as unset; one that does not parse is ignored (the next source applies) and
+named in `status()["problems"]`, so a typo never stops the app. A keyword of None counts as not
+given. Consent itself is not a knob here: it has its own, stricter rule (consent/resolve.py).
+
+| keyword        | env vars (first set wins)                         | default                   |
+|----------------|---------------------------------------------------|---------------------------|
+| endpoint       | OTEL_EXPORTER_OTLP_LOGS_ENDPOINT (full URL),      | none: nothing is sent     |
+|                | OTEL_EXPORTER_OTLP_ENDPOINT (+ /v1/logs)          |                           |
+| strict         | PRODTEL_STRICT (1/0, true/false, yes/no, on/off)  | False                     |
+| debug          | PRODTEL_DEBUG (print records on stderr, send none) | False                    |
+| exit_timeout   | PRODTEL_EXIT_TIMEOUT (seconds for the last send)  | 0.02                      |
+| environment    | PRODTEL_ENVIRONMENT                               | none                      |
+| sentry_dsn     | SENTRY_DSN (needs the `sentry` extra)             | none                      |
+| policy         | -  ("opt-out" or "opt-in")                        | "opt-out"                 |
+| level_env      | -                                                 | "<APP>_TELEMETRY"         |
+| opt_out_envs   | -                                                 | ("<APP>_NO_TELEMETRY",)   |
+| command        | - (the program name the notice shows)             | the app name              |
+| cli_flag       | - (the opt-out flag the notice names)             | "--no-usage-report"       |
+| cli_opt_out    | - (the app passes its parsed flag)                | False                     |
+| ci             | - ("send", "suppress", "tag": resource `prodtel.ci`) | "send"                 |
+| config_dir     | - (XDG_CONFIG_HOME is honoured via platformdirs)  | platformdirs config dir   |
+| state_dir      | - (sent log, outbox; XDG_STATE_HOME is honoured)  | platformdirs state dir    |
+| show_notice    | -                                                 | True                      |
+| on_disable     | - ("send_pending" or "purge" what was recorded)   | "send_pending"            |
+| disable_event  | - (send TelemetryDisabled as the last record)     | True                      |
+| capture_errors | - (crash hooks + `capture_exception`)             | True                      |
+| scrub_extra    | - ((regex, replacement) pairs after the built-ins) | ()                       |
+| scrub_callback | - (str -> str, runs last on scrubbed text)        | none                      |
+| test_hooks     | - (`TestHooks`: clock, installation id, environ)  | none                      |
 """
 
 from __future__ import annotations
@@ -31,85 +47,239 @@ from prodtel.consent import levels
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Mapping
+    from typing import Any
 
     from prodtel.catalog import Catalog
+    from prodtel.scrub import Scrubber
+
+LOGS_ENDPOINT = "OTEL_EXPORTER_OTLP_LOGS_ENDPOINT"  # a full URL; the others are base URLs
+FALSY = frozenset({"0", "false", "no", "off", "n"})
 
 
-class Settings:
-    """Everything `init()` was told, with env overrides applied. Immutable by convention."""
+def _flag(value: str) -> bool:
+    if levels.truthy(value):
+        return True
+    if value.strip().lower() in FALSY:
+        return False
+    raise ValueError("use 1/0, true/false, yes/no or on/off")
+
+
+def _seconds(value: str) -> float:
+    try:
+        s = float(value)
+    except ValueError:
+        raise ValueError("not a number of seconds") from None
+    if not s >= 0:  # also rejects nan
+        raise ValueError("not a number of seconds")
+    return s
+
+
+def _text(value: str) -> str:
+    return value.strip()
+
+
+class ParamSpec:
+    """One knob: its `init()` keyword (also the `Settings` attribute), the env vars that
+    override it in order, its default, and how an env value is parsed (ValueError: ignored)."""
+
+    __slots__ = ("choices", "default", "env", "name", "parse")
 
     def __init__(
         self,
-        catalog: Catalog,
-        version: str,
+        name: str,
+        env: tuple[str, ...] = (),
+        default: Any = None,
+        parse: Callable[[str], Any] = _text,
+        choices: tuple[str, ...] | None = None,
+    ) -> None:
+        self.name = name
+        self.env = env
+        self.default = default
+        self.parse = parse
+        self.choices = choices
+
+    def resolve(
+        self, kwarg: Any, environ: Mapping[str, str], problems: list[str]
+    ) -> tuple[Any, str]:
+        """(value, where it came from: the env var's name, "init()" or "default")."""
+        for var in self.env:
+            raw = environ.get(var)
+            if not raw:
+                continue
+            try:
+                value = self.parse(raw)
+                if self.choices is not None and value not in self.choices:
+                    raise ValueError(f"use {' or '.join(self.choices)}")
+            except ValueError as e:
+                problems.append(f"ignoring {var}={raw!r}: {e}")
+                continue
+            return value, var
+        if kwarg is not None:
+            if self.choices is not None and kwarg not in self.choices:
+                names = ", ".join(repr(c) for c in self.choices)
+                raise ValueError(f"{self.name} must be one of {names}, not {kwarg!r}")
+            return kwarg, "init()"
+        return self.default, "default"
+
+
+PARAMS: tuple[ParamSpec, ...] = (
+    ParamSpec("endpoint", (LOGS_ENDPOINT, "OTEL_EXPORTER_OTLP_ENDPOINT")),
+    ParamSpec("strict", ("PRODTEL_STRICT",), False, _flag),
+    ParamSpec("debug", ("PRODTEL_DEBUG",), False, _flag),
+    ParamSpec("exit_timeout", ("PRODTEL_EXIT_TIMEOUT",), 0.02, _seconds),
+    ParamSpec("environment", ("PRODTEL_ENVIRONMENT",)),
+    ParamSpec("sentry_dsn", ("SENTRY_DSN",)),
+    ParamSpec("policy", default="opt-out", choices=("opt-out", "opt-in")),
+    ParamSpec("level_env"),
+    ParamSpec("opt_out_envs"),
+    ParamSpec("command"),
+    ParamSpec("cli_flag", default="--no-usage-report"),
+    ParamSpec("cli_opt_out", default=False),
+    ParamSpec("ci", default="send", choices=("send", "suppress", "tag")),
+    ParamSpec("config_dir"),
+    ParamSpec("state_dir"),
+    ParamSpec("show_notice", default=True),
+    ParamSpec("on_disable", default="send_pending", choices=("send_pending", "purge")),
+    ParamSpec("disable_event", default=True),
+    ParamSpec("capture_errors", default=True),
+    ParamSpec("scrub_extra", default=()),
+    ParamSpec("scrub_callback"),
+    ParamSpec("test_hooks"),
+)
+_NAMES = frozenset(p.name for p in PARAMS)
+_OLD_HOOKS = ("clock", "installation_id", "environ")  # before TestHooks: still accepted
+
+
+class TestHooks:
+    """Inputs only tests set: `init(..., test_hooks=TestHooks(clock=..., installation_id=...))`.
+
+    clock: returns the record time in ns (default time.time_ns), for back-dated records.
+    installation_id: used instead of the one stored in the consent file.
+    environ: read instead of os.environ, for settings and consent alike.
+    """
+
+    __slots__ = ("clock", "environ", "installation_id")
+    __test__ = False  # not a pytest test class
+
+    def __init__(
+        self,
         *,
-        endpoint: str | None = None,
-        policy: str = "opt-out",
-        level_env: str | None = None,
-        opt_out_envs: Iterable[str] | None = None,
-        command: str | None = None,
-        cli_flag: str = "--no-usage-report",
-        cli_opt_out: bool = False,
-        ci: str = "send",
-        strict: bool | None = None,
-        debug: bool | None = None,
-        config_dir: str | None = None,
-        state_dir: str | None = None,
-        exit_timeout: float | None = None,
-        environment: str | None = None,
-        show_notice: bool = True,
-        on_disable: str = "send_pending",
-        disable_event: bool = True,
-        sentry_dsn: str | None = None,
-        capture_errors: bool = True,
         clock: Callable[[], int] | None = None,
         installation_id: str | None = None,
         environ: Mapping[str, str] | None = None,
     ) -> None:
-        env = os.environ if environ is None else environ
-        if policy not in ("opt-out", "opt-in"):
-            raise ValueError(f"policy must be 'opt-out' or 'opt-in', not {policy!r}")
-        if ci not in ("send", "suppress", "tag"):
-            raise ValueError(f"ci must be 'send', 'suppress' or 'tag', not {ci!r}")
-        prefix = _env_prefix(catalog.app)
+        self.clock = clock
+        self.installation_id = installation_id
+        self.environ = environ
+
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{k}={getattr(self, k)!r}" for k in self.__slots__)
+        return f"TestHooks({fields})"
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, TestHooks):
+            return NotImplemented
+        return all(getattr(self, k) == getattr(other, k) for k in self.__slots__)
+
+    __hash__ = None  # type: ignore[assignment]  # mutable, like a dataclass with eq
+
+
+class Settings:
+    """Everything `init()` was told, resolved by `PARAMS` and the precedence rule; one
+    attribute per knob, plus `logs_url`, `sources` (knob -> where its value came from) and
+    `problems`. Immutable by convention."""
+
+    # Typed attributes other modules read (set from PARAMS in __init__).
+    endpoint: str | None
+    strict: bool
+    debug: bool
+    exit_timeout: float
+    environment: str | None
+    sentry_dsn: str | None
+    policy: str
+    level_env: str
+    opt_out_envs: tuple[str, ...]
+    command: str
+    cli_flag: str
+    cli_opt_out: bool
+    ci: str
+    config_dir: str | None
+    state_dir: str | None
+    show_notice: bool
+    on_disable: str
+    disable_event: bool
+    capture_errors: bool
+    scrub_extra: tuple[tuple[str, str], ...]
+    scrub_callback: Callable[[str], str] | None
+    test_hooks: TestHooks
+
+    def __init__(self, catalog: Catalog, version: str, **kwargs: Any) -> None:
+        hooks = _hooks(kwargs)
+        unknown = sorted(set(kwargs) - _NAMES)
+        if unknown:
+            raise TypeError(f"init() got an unexpected keyword argument {unknown[0]!r}")
+        env = os.environ if hooks.environ is None else hooks.environ
         self.catalog = catalog
         self.app = catalog.app
         self.version = version
-        self.policy = policy
-        self.level_env = level_env or f"{prefix}_TELEMETRY"
-        self.opt_out_envs = tuple(opt_out_envs or (f"{prefix}_NO_TELEMETRY",))
-        self.command = command or catalog.app
-        self.cli_flag = cli_flag
-        self.cli_opt_out = cli_opt_out
-        self.ci = ci
-        self.strict = levels.truthy(env.get("PRODTEL_STRICT")) if strict is None else strict
-        self.debug = levels.truthy(env.get("PRODTEL_DEBUG")) if debug is None else debug
-        self.config_dir = config_dir
-        self.state_dir = state_dir
-        self.exit_timeout = (
-            float(env.get("PRODTEL_EXIT_TIMEOUT", "0.02")) if exit_timeout is None else exit_timeout
+        self.environ = env
+        self.clock = hooks.clock
+        self.installation_id = hooks.installation_id
+        self.problems: list[str] = []
+        self.sources: dict[str, str] = {}
+        for spec in PARAMS:
+            value, self.sources[spec.name] = spec.resolve(kwargs.get(spec.name), env, self.problems)
+            setattr(self, spec.name, value)
+        prefix = _env_prefix(catalog.app)
+        self.level_env = self.level_env or f"{prefix}_TELEMETRY"
+        self.opt_out_envs = tuple(self.opt_out_envs or (f"{prefix}_NO_TELEMETRY",))
+        self.command = self.command or catalog.app
+        self.scrub_extra = _scrub_rules(self.scrub_extra)
+        base = self.endpoint
+        if base and self.sources["endpoint"] != LOGS_ENDPOINT:
+            base = base.rstrip("/") + "/v1/logs"
+        self.logs_url: str | None = base or None
+
+    def make_scrubber(self) -> Scrubber:
+        """A scrubber with the app's own rules (`scrub_extra`, `scrub_callback`)."""
+        from prodtel.scrub import Scrubber
+
+        return Scrubber(self.scrub_extra, self.scrub_callback)
+
+
+def _hooks(kwargs: dict[str, Any]) -> TestHooks:
+    """`test_hooks`, completed by the old separate keywords (deprecated; removed from kwargs)."""
+    hooks = kwargs.pop("test_hooks", None) or TestHooks()
+    old = {k: kwargs.pop(k) for k in _OLD_HOOKS if k in kwargs}
+    if old:
+        import warnings
+
+        warnings.warn(
+            f"init({', '.join(f'{k}=' for k in old)}) is deprecated: "
+            "use init(test_hooks=prodtel.testing.TestHooks(...))",
+            DeprecationWarning,
+            stacklevel=4,
         )
-        self.environment = environment or env.get("PRODTEL_ENVIRONMENT")
-        if on_disable not in ("send_pending", "purge"):
-            raise ValueError(f"on_disable must be 'send_pending' or 'purge', not {on_disable!r}")
-        self.show_notice = show_notice
-        self.on_disable = on_disable
-        self.disable_event = disable_event
-        self.sentry_dsn = sentry_dsn or env.get("SENTRY_DSN")
-        self.capture_errors = capture_errors
-        self.clock = clock
-        self.installation_id = installation_id
-        self.logs_url = logs_url(endpoint, env)
+        fields = {k: getattr(hooks, k) for k in TestHooks.__slots__}
+        fields.update({k: v for k, v in old.items() if fields[k] is None})
+        hooks = TestHooks(**fields)
+    kwargs["test_hooks"] = hooks
+    return hooks
 
 
-def logs_url(endpoint: str | None, env: Mapping[str, str]) -> str | None:
-    """The OTLP/HTTP logs URL: the standard env vars win over the app's configured endpoint."""
-    if env.get("OTEL_EXPORTER_OTLP_LOGS_ENDPOINT"):
-        return env["OTEL_EXPORTER_OTLP_LOGS_ENDPOINT"]
-    base = env.get("OTEL_EXPORTER_OTLP_ENDPOINT") or endpoint
-    if not base:
-        return None
-    return base.rstrip("/") + "/v1/logs"
+def _scrub_rules(extra: Iterable[tuple[str, str]]) -> tuple[tuple[str, str], ...]:
+    """The app's (regex, replacement) pairs, checked now: a bad pattern fails in `init()`, in
+    the app's code, not later on the worker thread."""
+    rules = tuple((p, r) for p, r in extra)
+    if rules:
+        import re
+
+        for pattern, _ in rules:
+            try:
+                re.compile(pattern)
+            except re.error as e:
+                raise ValueError(f"scrub_extra: bad pattern {pattern!r}: {e}") from None
+    return rules
 
 
 def _env_prefix(app: str) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from prodtel._builtins import COMMAND, DISABLED, ENABLED, EXCEPTION
+from prodtel.versions import version_key
 
 if TYPE_CHECKING:
     from prodtel.catalog import Attr, Catalog, Event
@@ -25,10 +26,6 @@ RESOURCE_FIELDS = [
     ("session.id", "A random id per run of the program", "a UUID"),
 ]
 BUILTINS = (COMMAND, ENABLED, DISABLED, EXCEPTION)
-
-
-def _version_key(v: str) -> tuple[int, ...]:
-    return tuple(int(p) if p.isdigit() else 0 for p in v.replace("-", ".").split("."))
 
 
 def _payload(e: Event, context: dict[str, Attr]) -> str:
@@ -113,6 +110,6 @@ def render(
     for a in ctx.values():
         if a.since:
             changes.setdefault(a.since, []).append(f"- Added `{a.name}` to every event.")
-    for version in sorted(changes, key=_version_key, reverse=True):
+    for version in sorted(changes, key=version_key, reverse=True):
         out += [f"### {version}", "", *changes[version], ""]
     return "\n".join(out).rstrip() + "\n"

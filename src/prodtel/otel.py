@@ -18,6 +18,7 @@ from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
 from prodtel.consent import levels
+from prodtel.counters import count
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
@@ -95,7 +96,7 @@ class BridgeLogProcessor(LogRecordProcessor):
     def on_emit(self, log_record: ReadWriteLogRecord) -> None:
         r = log_record.log_record
         if not r.event_name:  # only catalog events may leave; plain logs never do
-            self.telemetry.drops["not_an_event"] = self.telemetry.drops.get("not_an_event", 0) + 1
+            count(self.telemetry.drops, "not_an_event")
             return
         self.telemetry.track(r.event_name, dict(r.attributes or {}), _severity(log_record))
 

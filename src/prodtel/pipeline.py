@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import os
 
+from prodtel import atfork
+from prodtel.counters import count
 from prodtel.record import ATTRS, CONTEXT, SEVERITY, TIME, UID
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable
-    from typing import Any
+    from typing import Any, Protocol
 
     from prodtel.consent.resolve import Decision
     from prodtel.record import Record
@@ -23,20 +25,25 @@ if TYPE_CHECKING:
 
     Processor = Callable[[list[Record]], list[Record]]
 
+    class Consent(Protocol):
+        """What the gate reads: the decision in force (consent.watch.ConsentWatch)."""
+
+        def current(self) -> Decision: ...
+
 
 class Gate:
     """Drops every record the current consent does not allow. The decision is read per batch,
     so a disable takes effect for everything not yet exported."""
 
-    def __init__(self, decision: Callable[[], Decision], drops: dict[str, int]) -> None:
-        self.decision = decision
+    def __init__(self, consent: Consent, drops: dict[str, int]) -> None:
+        self.consent = consent
         self.drops = drops
 
     def __call__(self, records: list[Record]) -> list[Record]:
-        allows = self.decision().allows_record
+        allows = self.consent.current().allows_record
         kept = [r for r in records if allows(r[SEVERITY], r[TIME])]
         if len(kept) != len(records):
-            self.drops["consent"] = self.drops.get("consent", 0) + len(records) - len(kept)
+            count(self.drops, "consent", len(records) - len(kept))
         return kept
 
 
@@ -46,8 +53,8 @@ class Scrub:
 
     MAX_CACHE = 4096
 
-    def __init__(self, scrubber: Callable[[], Scrubber]) -> None:
-        self.make = scrubber  # built on first use, on the worker thread (regex compiling)
+    def __init__(self, make_scrubber: Callable[[], Scrubber]) -> None:
+        self.make = make_scrubber  # called on first use, on the worker thread (regex compiling)
         self._scrubber: Scrubber | None = None
         self.cache: dict[str, str] = {}
         self.contexts: dict[int, tuple[dict[str, Any], dict[str, Any]]] = {}
@@ -97,7 +104,7 @@ class Stamp:
     def __init__(self) -> None:
         self.prefix = os.urandom(12).hex()
         self.count = 0
-        os.register_at_fork(after_in_child=self._reseed)  # a forked child must not reuse ids
+        atfork.register(after_in_child=self._reseed)  # a forked child must not reuse ids
 
     def _reseed(self) -> None:
         self.prefix = os.urandom(12).hex()

@@ -9,6 +9,8 @@ import os
 import platform
 import sys
 
+from prodtel import __version__
+
 # platform.machine() spellings -> OTel semconv host.arch values.
 _ARCH = {
     "x86_64": "amd64",
@@ -34,7 +36,7 @@ _ARCH = {
 # sys.platform -> semconv os.type
 _OS = {"linux": "linux", "darwin": "darwin", "win32": "windows", "cygwin": "windows"}
 
-SDK_VERSION = "0.1.0"
+SDK_VERSION = __version__  # telemetry.sdk.version and the OTLP scope version
 # Every key `attributes()` may set (docs/conventions.md); the collector keeps only these.
 KEYS = (
     "service.name",

@@ -6,8 +6,10 @@ stack traces, Sentry events.
     # -> 'open ~/x.txt failed for <email>'
 
 Extend with `Scrubber(extra=[(r"ACME-\\d+", "<ticket>")], callback=fn)`: extra patterns run
-after the built-in ones, the callback last, on the already scrubbed text. `configure()` does the
-same for every scrubber built afterwards, the one `prodtel.init()` builds included.
+after the built-in ones, the callback last, on the already scrubbed text. For the scrubber
+`prodtel.init()` builds (events, crash reports, Sentry events), pass the same as
+`init(..., scrub_extra=[...], scrub_callback=fn)`. `configure()` (deprecated) still adds rules
+to every scrubber built afterwards.
 """
 
 from __future__ import annotations
@@ -17,63 +19,26 @@ import os
 import re
 import socket
 
+from prodtel.patterns import TABLE, Pattern, luhn
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
 
     Replacement = str | Callable[[re.Match[str]], str]
 
-# Order matters: credentials in URLs and tokens before emails and IPs.
-PATTERNS: list[tuple[str, str]] = [
-    # URL userinfo, with or without a password (greedy up to the last '@' before the host).
-    (r"(?i)\b([a-z][a-z0-9+.-]{0,30}://)[^\s/@<>\"']+:[^\s/<>\"']*@", r"\1<credentials>@"),
-    (r"(?i)\b([a-z][a-z0-9+.-]{0,30}://)[^\s/:@<>\"']+@", r"\1<credentials>@"),
-    (r"\beyJ[A-Za-z0-9_-]{5,}\.eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}", "<jwt>"),
-    (r"(?i)\b(bearer|token|basic)\s+[A-Za-z0-9._~+/=-]{12,}", r"\1 <token>"),
-    (r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b", "<aws-key>"),
-    (r"\bgh[pousr]_[A-Za-z0-9]{30,}\b", "<github-token>"),
-    (r"\bgithub_pat_[A-Za-z0-9_]{30,}\b", "<github-token>"),
-    (r"\bxox[abprse]-[A-Za-z0-9-]{10,}\b", "<slack-token>"),
-    (r"\b(?:sk|pk|rk)_(?:live|test)_[A-Za-z0-9]{16,}\b", "<api-key>"),
-    (r"\bsk-[A-Za-z0-9_-]{20,}\b", "<api-key>"),
-    (r"\bAIza[0-9A-Za-z_-]{35}\b", "<api-key>"),
-    (r"\bglpat-[A-Za-z0-9_-]{20,}\b", "<gitlab-token>"),
-    (r"\bnpm_[A-Za-z0-9]{36}\b", "<api-key>"),
-    (r"\bpypi-[A-Za-z0-9_-]{50,}\b", "<api-key>"),
-    # key=value / "key": "value" where the key names a secret.
-    (
-        r"(?i)\b([\w-]{0,40}?(?:api[_-]?key|apikey|access[_-]?key|access[_-]?token|auth[_-]?token"
-        r"|refresh[_-]?token|client[_-]?secret|secret|password|passwd|pwd|token|credentials?)"
-        r"[\"']?\s*[:=]\s*[\"']?)[^\s\"',;&<>]+",
-        r"\1<redacted>",
-    ),
-    (
-        r"(?i)-----BEGIN [A-Z ]*PRIVATE KEY-----.*?(?:-----END [A-Z ]*PRIVATE KEY-----|$)",
-        "<private-key>",
-    ),
-    (r"\b[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9.-]{1,255}\.[A-Za-z]{2,}\b", "<email>"),
-    (
-        r"(?<![\w.])(?:(?:25[0-5]|2[0-4]\d|1?\d?\d)\.){3}(?:25[0-5]|2[0-4]\d|1?\d?\d)(?![\w.])",
-        "<ip>",
-    ),
-    (r"(?<![\w:-])(?:[0-9A-Fa-f]{2}[:-]){5}[0-9A-Fa-f]{2}(?![\w:-])", "<mac>"),
-    # Random-looking tokens of unknown vendors: 32+ chars mixing upper, lower case and digits.
-    (
-        r"(?<![\w-])(?=[\w-]*[A-Z])(?=[\w-]*[a-z])(?=[\w-]*\d)[A-Za-z0-9_-]{32,}(?![\w-])",
-        "<secret>",
-    ),
-]
-# Any other home directory still in a path: /home/<name>, /Users/<name>, C:\Users\<name>
-# (also with the doubled backslashes of a repr, or forward slashes).
+# The built-in rules come from the one pattern table (prodtel.patterns), which the collector's
+# generated redaction shares. Kept as (regex, replacement) lists for code that reads them.
 HOME_PATTERNS: list[tuple[str, str]] = [
-    (r"(?i)\b[a-z]:(?:\\+|/)(?:Users|Documents and Settings)(?:\\+|/)[^\\/\s\"':]+", "~"),
-    (r"(?:/home|/Users|/var/home)/[^/\s\"':]+", "~"),
+    (p.python, p.replacement) for p in TABLE if p.name.startswith("home-")
+]
+PATTERNS: list[tuple[str, str]] = [
+    (p.python, p.replacement)
+    for p in TABLE
+    if not p.name.startswith("home-") and p.validate is None
 ]
 # Starts only where a path can start, so a long run of other text is scanned once, not n times.
 SITE_PACKAGES = r"(?<![^\s\"'(=,;])[^\s\"'(=,;]*[/\\](?:site|dist)-packages[/\\]+"
-# IPv6 candidates (hex, colons, maybe an embedded IPv4 and a zone); validated before replacing.
-# Possessive and bounded (an address is at most 45 characters): linear on any input.
-IPV6_CANDIDATE = r"(?<![\w:.%])[0-9A-Fa-f:.]{2,45}+(?:%[\w.-]{1,32}+)?(?![\w:.%])"
 # Account names that say nothing about a person: never rewritten (else "root cause" breaks).
 GENERIC_USERS = frozenset(
     {"root", "admin", "administrator", "user", "runner", "ubuntu", "debian", "ec2-user",
@@ -81,7 +46,7 @@ GENERIC_USERS = frozenset(
 )  # fmt: skip
 
 
-# The app's own rules, added by configure() to every Scrubber built afterwards.
+# The app's own rules, added by the deprecated configure() to every Scrubber built afterwards.
 _extra: list[tuple[str, str]] = []
 _callback: list[Callable[[str], str]] = []
 
@@ -89,10 +54,20 @@ _callback: list[Callable[[str], str]] = []
 def configure(
     extra: Iterable[tuple[str, str]] = (), callback: Callable[[str], str] | None = None
 ) -> None:
-    """Add the app's own rules to every scrubber built from now on, the one `prodtel.init()`
+    """Deprecated: pass `prodtel.init(..., scrub_extra=..., scrub_callback=...)` instead.
+
+    Adds the app's own rules to every scrubber built from now on, the one `prodtel.init()`
     builds for its events and crash reports included: `extra` (regex, replacement) pairs run
-    after the built-in patterns, `callback` runs last on the scrubbed text. Call it before
-    `prodtel.init()`. A callback that raises drops the record or crash report (fail closed)."""
+    after the built-in patterns, `callback` runs last on the scrubbed text (an init()
+    `scrub_callback` replaces it). A callback that raises drops the record (fail closed)."""
+    import warnings
+
+    warnings.warn(
+        "prodtel.scrub.configure() is deprecated: "
+        "use prodtel.init(..., scrub_extra=[(pattern, replacement)], scrub_callback=fn)",
+        DeprecationWarning,
+        stacklevel=2,
+    )
     pairs = list(extra)
     for pattern, _ in pairs:
         re.compile(pattern)  # a bad pattern fails here, in the app's code, not on the worker
@@ -118,6 +93,18 @@ def _ipv6(m: re.Match[str]) -> str:
     if len([g for g in re.split(r"[:.]", core) if g]) < 2:
         return text
     return "<ip>" + ("" if zone else addr[len(core) :])
+
+
+def _card(m: re.Match[str]) -> str:
+    """Replace a card number only if it passes the Luhn check (most digit runs do not)."""
+    return "<card>" if luhn(m.group(0)) else m.group(0)
+
+
+_VALIDATORS: dict[str, Callable[[re.Match[str]], str]] = {"ipv6": _ipv6, "luhn": _card}
+
+
+def _step(p: Pattern) -> tuple[re.Pattern[str], Replacement]:
+    return re.compile(p.python), _VALIDATORS[p.validate] if p.validate else p.replacement
 
 
 def machine_values() -> dict[str, str]:
@@ -166,9 +153,7 @@ class Scrubber:
         homes = sorted({v for k, v in vals.items() if k.startswith("home")}, key=len, reverse=True)
         steps += [(re.compile(re.escape(h) + r"(?=$|[/\\\s\"':])"), "~") for h in homes]
         steps.append((re.compile(SITE_PACKAGES), ""))
-        steps += [(re.compile(p), r) for p, r in HOME_PATTERNS]
-        steps += [(re.compile(p, re.S), r) for p, r in PATTERNS]
-        steps.append((re.compile(IPV6_CANDIDATE), _ipv6))
+        steps += [_step(p) for p in TABLE]
         steps += [(re.compile(p, re.S), r) for p, r in extra]
         # Names last and only when long enough to be specific ("a" must not eat every 'a').
         for key, placeholder in (("host", "<host>"), ("host_short", "<host>"), ("user", "<user>")):

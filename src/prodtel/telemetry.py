@@ -11,7 +11,8 @@ import time
 from prodtel._builtins import DISABLED, ENABLED
 from prodtel.catalog import Validator
 from prodtel.consent import levels
-from prodtel.consent.resolve import resolve
+from prodtel.consent.watch import ConsentWatch
+from prodtel.counters import count
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -22,7 +23,7 @@ if TYPE_CHECKING:
     from prodtel.config import Settings
     from prodtel.consent.resolve import Decision
     from prodtel.consent.store import ConsentStore
-    from prodtel.export import Worker
+    from prodtel.delivery.worker import Worker
     from prodtel.scrub import Scrubber
 
 INFO = 9
@@ -39,10 +40,7 @@ class Telemetry:
         self.validator = Validator(settings.catalog, settings.strict, self.drops)
         self.context: dict[str, object] = {}
         self.clock = settings.clock or time.time_ns
-        self._store: ConsentStore | None = None
-        self._mtime: int | None = None
-        self._next_watch = 0.0
-        self.decision: Decision = resolve(settings, os.environ, lambda: self.store)
+        self.consent = ConsentWatch(settings, settings.environ)
         self.worker: Worker | None = None
         self.resource: dict[str, str] = {}
         self._scrubber: Scrubber | None = None
@@ -55,39 +53,18 @@ class Telemetry:
             self._start()
 
     @property
+    def decision(self) -> Decision:
+        """The consent decision in force (the worker's gate also watches the consent file)."""
+        return self.consent.decision
+
+    @decision.setter
+    def decision(self, decision: Decision) -> None:
+        self.consent.decision = decision
+
+    @property
     def store(self) -> ConsentStore:
         """The consent file, read on first use (an opt-out by env never touches the disk)."""
-        if self._store is None:
-            from prodtel.consent.store import ConsentStore, default_dir
-
-            s = self.settings
-            self._store = ConsentStore(s.config_dir or default_dir(s.app)).load()
-        return self._store
-
-    def watched_decision(self) -> Decision:
-        """The decision, re-read (at most once a second) when another process changed the
-        consent file: a `telemetry disable` elsewhere stops this long-running process too, and
-        what it recorded after that disable never leaves."""
-        now = time.monotonic()
-        if now < self._next_watch or self._store is None:
-            return self.decision
-        self._next_watch = now + 1.0
-        try:
-            mtime = os.stat(self._store.path).st_mtime_ns
-        except OSError:
-            mtime = 0
-        if self._mtime is None:
-            self._mtime = mtime
-        elif mtime != self._mtime:
-            self._mtime = mtime
-            old = self.decision
-            self._store = None
-            new = resolve(self.settings, os.environ, self.store)
-            disabled_at = int(self.store.get("disabled_at_ns") or 0)
-            if new.level < old.level and disabled_at:
-                new.prior, new.until_ns = old.level, disabled_at
-            self.decision = new
-        return self.decision
+        return self.consent.store
 
     @property
     def state_dir(self) -> str:
@@ -105,7 +82,7 @@ class Telemetry:
     def track(self, name: str, attrs: dict[str, Any], severity: int = INFO) -> None:
         clean = self.validator.event(name, attrs)
         w = self.worker
-        if clean is None or w is None or not self.decision.allows(severity):
+        if clean is None or w is None or not self.consent.decision.allows(severity):
             return
         q = w.queue
         if len(q) >= self.max_queue:
@@ -122,13 +99,13 @@ class Telemetry:
     @property
     def scrubber(self) -> Scrubber:
         if self._scrubber is None:
-            from prodtel.scrub import Scrubber
-
-            self._scrubber = Scrubber()
+            self._scrubber = self.settings.make_scrubber()
         return self._scrubber
 
     def _start(self) -> None:
-        from prodtel import export, identity, pipeline, resource
+        from prodtel import identity, pipeline, resource
+        from prodtel.delivery import sinks
+        from prodtel.delivery.worker import Worker
 
         s = self.settings
         iid = s.installation_id or identity.installation_id(self.store)
@@ -136,34 +113,34 @@ class Telemetry:
         self.resource = resource.attributes(
             s.app, s.version, iid, identity.session_id(), s.environment, ci
         )
-        sink: export.Sink
+        sink: sinks.Sink
         uploader = None
-        if export.override is not None:
-            sink = export.override
+        if sinks.override is not None:
+            sink = sinks.override
         elif s.debug:
-            sink = export.DebugSink(self.resource)
+            sink = sinks.DebugSink(self.resource)
         elif s.logs_url:
-            from prodtel.encode import Encoder
-            from prodtel.outbox import Outbox
-            from prodtel.transport import HttpTransport, warm_imports
+            from prodtel.delivery.encode import Encoder
+            from prodtel.delivery.outbox import Outbox
+            from prodtel.delivery.transport import HttpTransport, warm_imports
 
             warm_imports()
 
             state, url = self.state_dir, s.logs_url
-            box = export.OutboxSink(
+            box = sinks.OutboxSink(
                 Encoder(self.resource), Outbox(state), HttpTransport(url), self.stats, state
             )
             box.drops = self.drops  # persisted, so `status` in any later run reports them
             sink = box
             uploader = None if os.environ.get("PRODTEL_UPLOADER") else _uploader(state, url)
         else:
-            sink = export.NoEndpoint(self.stats)
+            sink = sinks.NoEndpoint(self.stats)
         processors: list[pipeline.Processor] = [
-            pipeline.Gate(self.watched_decision, self.drops),
-            pipeline.Scrub(lambda: self.scrubber),
+            pipeline.Gate(self.consent, self.drops),
+            pipeline.Scrub(self.settings.make_scrubber),
             pipeline.Stamp(),
         ]
-        self.worker = export.Worker(processors, sink, self.stats, uploader=uploader)
+        self.worker = Worker(processors, sink, self.stats, uploader=uploader)
         self.worker.start()
 
     # -- consent transitions (the `telemetry enable|disable|reset-id` commands, or an app's UI) --
@@ -176,7 +153,7 @@ class Telemetry:
             changes["enabled_at_ns"] = now  # opt-in date: nothing recorded before it leaves
         changes.update(disabled_at_ns=None, prior_level=None)
         self.store.update(**changes)
-        self.decision = resolve(self.settings, os.environ, self.store)
+        self.decision = self.consent.resolve()
         if self.decision.level > levels.OFF:
             if self.worker is None:
                 self._start()
@@ -197,21 +174,19 @@ class Telemetry:
             if self.settings.on_disable == "purge":
                 with w.lock:
                     w.queue.clear()
-                purge = getattr(w.sink, "purge", None)
-                if purge is not None:
-                    self.drops["purged"] = self.drops.get("purged", 0) + purge()
+                count(self.drops, "purged", w.sink.purge())
             if self.settings.disable_event:
                 w.queue.append(
                     (now, levels.LIFECYCLE_SEVERITY, DISABLED, {"source": source}, self.context)
                 )
-            cut = resolve(self.settings, os.environ, self.store)
-            # The queue only holds what the old level let in, so `prior` may be ALL.
-            cut.level, cut.prior, cut.until_ns = levels.OFF, levels.ALL, now + 1
-            cut.winner = "config file"
-            self.decision = cut  # nothing recorded from now on passes the gate
+            # Nothing recorded from now on passes the gate. The queue only holds what the old
+            # level let in, so `prior` may be ALL.
+            self.decision = d.cut_off(
+                now + 1, prior=levels.ALL, level=levels.OFF, winner="config file"
+            )
             w.flush(flush_timeout)
         self.store.update(level="off", decided_by=source, disabled_at_ns=now)
-        self.decision = resolve(self.settings, os.environ, self.store)
+        self.decision = self.consent.resolve()
         return self.decision
 
     def reset_id(self) -> str:
@@ -236,7 +211,7 @@ class Telemetry:
             "level": d.level_name,
             "decided_by": d.winner,
             "sources": [s.as_dict() for s in d.sources],
-            "problems": list(d.problems),
+            "problems": [*self.settings.problems, *d.problems],
             "endpoint": self.settings.logs_url,
             "drops": dict(self.drops),
             "stats": dict(self.stats),
@@ -245,7 +220,7 @@ class Telemetry:
 
 def _uploader(state_dir: str, url: str) -> Callable[[], None]:
     def spawn() -> None:
-        from prodtel import upload  # imports subprocess: only when delivery at exit failed
+        from prodtel.delivery import upload  # only when delivery at exit failed
 
         upload.spawn(state_dir, url)
 

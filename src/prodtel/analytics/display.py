@@ -26,8 +26,3 @@ def num(x: Any, digits: int = 1) -> str:
     if isinstance(x, int):
         return f"{x:,}"
     return f"{float(x):,.{digits}f}"
-
-
-def version_key(v: str) -> tuple[tuple[int, int | str], ...]:
-    """Sort key for dotted versions: numeric parts numerically."""
-    return tuple((0, int(p)) if p.isdigit() else (1, p) for p in v.split("."))

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import math
+from collections import Counter
 from html import escape
 from typing import Any
 
 from prodtel.analytics import charts
-from prodtel.analytics.display import arch_name, num, os_name, pct, version_key
+from prodtel.analytics.display import arch_name, num, os_name, pct
+from prodtel.versions import version_key
 
 MAX_VERSIONS = 7
 OTHER = "other"
@@ -35,14 +37,14 @@ def _table(head: list[str], rows: list[list[str]]) -> str:
 def _adoption_series(rows: list[dict[str, Any]], days: list[str]) -> list[charts.Series]:
     """One series per version, oldest at the bottom; past MAX_VERSIONS the least used are
     summed as "other" so colours and the legend stay readable."""
-    use: dict[str, int] = {}
+    use: Counter[str] = Counter()
     for x in rows:
-        use[x["version"]] = use.get(x["version"], 0) + x["installations"]
+        use[x["version"]] += x["installations"]
     kept = sorted(use, key=lambda v: -use[v])[:MAX_VERSIONS]
-    per: dict[tuple[str, str], int] = {}
+    per: Counter[tuple[str, str]] = Counter()
     for x in rows:
         v = x["version"] if x["version"] in kept else OTHER
-        per[(x["day"], v)] = per.get((x["day"], v), 0) + x["installations"]
+        per[(x["day"], v)] += x["installations"]
     order = sorted(kept, key=version_key) + ([OTHER] if len(use) > len(kept) else [])
     return [
         (

@@ -13,7 +13,7 @@ from importlib import resources
 from typing import Any
 
 from prodtel.analytics.backend import Backend, Row
-from prodtel.analytics.display import version_key
+from prodtel.versions import version_key
 
 FORMAT = "prodtel.analytics.report/1"
 DEFAULT_DAYS = 30

@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
+from prodtel.resource import SDK_VERSION
+
 NS_PER_DAY = 86_400 * 10**9
 PLATFORMS = [("linux", "amd64"), ("linux", "arm64"), ("darwin", "arm64"), ("windows", "amd64")]
 VERSIONS = ["1.0.0", "1.1.0", "1.2.0", "2.0.0"]
@@ -50,7 +52,7 @@ def resource(
         "session.id": session,
         "telemetry.sdk.name": "prodtel",
         "telemetry.sdk.language": "python",
-        "telemetry.sdk.version": "0.1.0",
+        "telemetry.sdk.version": SDK_VERSION,
     }
 
 
@@ -158,7 +160,7 @@ def request(batches: Iterable[list[Record]]) -> dict[str, Any]:
                 "resource": {"attributes": _kvs(recs[0].resource)},
                 "scopeLogs": [
                     {
-                        "scope": {"name": "prodtel", "version": "0.1.0"},
+                        "scope": {"name": "prodtel", "version": SDK_VERSION},
                         "logRecords": [
                             {
                                 "timeUnixNano": str(r.ts_ns),

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from prodtel._builtins import EXCEPTION as EXCEPTION_EVENT
 from prodtel.collector_config.keys import RESOURCE_KEYS, catalogs_of, storable
 from prodtel.collector_config.ottl import cap, first_chars, literal_list, log_attr, quote
+from prodtel.collector_config.redaction import redaction_regex
 from prodtel.record import UID
 
 if TYPE_CHECKING:
@@ -22,6 +23,7 @@ if TYPE_CHECKING:
 RESOURCE_MAX_BYTES = 256  # versions, ids and names; nothing the SDK sends comes close
 SEVERITY_TEXT_MAX_BYTES = 16
 SCOPE_MAX_BYTES = 128
+SCHEMA_URL_MAX_BYTES = 256
 
 
 SERVICE = f"resource.attributes[{quote('service.name')}]"
@@ -44,6 +46,14 @@ def filter_conditions(catalogs: Catalog | Sequence[Catalog]) -> list[str]:
     ]
 
 
+def mask(path: str) -> str:
+    """Mask what the redaction patterns match in a string the redaction processor never sees (it
+    scans attributes only): severity text, scope name/version, schema URLs."""
+    return (
+        f"replace_pattern({path}, {quote(redaction_regex())}, {quote('****')}) where {path} != nil"
+    )
+
+
 def route_condition() -> str:
     """True for the records that go to the error tracker."""
     return (
@@ -60,6 +70,7 @@ def transform_groups(catalogs: Catalog | Sequence[Catalog]) -> list[dict[str, An
         # The SDK never sends a body; nothing may ride in one.
         'set(log.body, "") where log.body != nil',
         *cap("log.severity_text", SEVERITY_TEXT_MAX_BYTES),
+        mask("log.severity_text"),
         f"delete_key(log.attributes, {quote(UID)}) where {uid} != nil"
         f" and not IsMatch({uid}, {quote('^[0-9a-f]{32}$')})",
     ]
@@ -69,6 +80,8 @@ def transform_groups(catalogs: Catalog | Sequence[Catalog]) -> list[dict[str, An
             "statements": [
                 f"keep_keys(resource.attributes, {literal_list(RESOURCE_KEYS)})",
                 f"truncate_all(resource.attributes, {RESOURCE_MAX_BYTES})",
+                *cap("resource.schema_url", SCHEMA_URL_MAX_BYTES),
+                mask("resource.schema_url"),
             ],
         },
         {
@@ -77,6 +90,10 @@ def transform_groups(catalogs: Catalog | Sequence[Catalog]) -> list[dict[str, An
                 'delete_matching_keys(scope.attributes, ".*")',
                 *cap("scope.name", SCOPE_MAX_BYTES),
                 *cap("scope.version", SCOPE_MAX_BYTES),
+                *cap("scope.schema_url", SCHEMA_URL_MAX_BYTES),
+                mask("scope.name"),
+                mask("scope.version"),
+                mask("scope.schema_url"),
             ],
         },
         {"context": "log", "statements": records},

@@ -93,6 +93,24 @@ class Decision:
     def level_name(self) -> str:
         return levels.name(self.level)
 
+    def cut_off(
+        self, until_ns: int, prior: int, level: int | None = None, winner: str | None = None
+    ) -> Decision:
+        """A new decision for a disable that took effect at `until_ns`: what was recorded
+        before it is judged by `prior` (the level it was recorded under), later records by
+        `level` (default: this decision's, with its winner). This decision is left unchanged,
+        so a reader holding it (the worker's gate) never sees a half-made one."""
+        new = Decision()
+        for slot in Decision.__slots__:
+            setattr(new, slot, getattr(self, slot))
+        new.sources, new.problems = list(self.sources), list(self.problems)
+        new.until_ns, new.prior = until_ns, prior
+        if level is not None:
+            new.level = level
+        if winner is not None:
+            new.winner = winner
+        return new
+
 
 def detect_ci(environ: Mapping[str, str]) -> str | None:
     """The name of the env var that shows a CI run, or None."""

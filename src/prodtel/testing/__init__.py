@@ -11,10 +11,13 @@ the scrubber, with nothing sent.
         sent.assert_no_pii()
 
 With pytest, use the `prodtel_capture` fixture (the plugin is registered automatically).
+`TestHooks` sets a fake clock, installation id or environment:
+`prodtel.init(..., test_hooks=TestHooks(clock=..., installation_id=...))`.
 """
 
 from __future__ import annotations
 
+from prodtel.config import TestHooks
 from prodtel.testing.capture import Captured, capture
 
-__all__ = ["Captured", "capture"]
+__all__ = ["Captured", "TestHooks", "capture"]
