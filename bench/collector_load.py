@@ -36,7 +36,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "examples/loadgen"))
 
-from tests.support.chdb_http import chdb_http  # noqa: E402
+from tests.support.chdb_http import chdb_exec, chdb_http  # noqa: E402
 from tests.support.collector import Collector  # noqa: E402
 from tests.support.net import free_port  # noqa: E402
 
@@ -254,10 +254,8 @@ def run(pipeline: str, args: argparse.Namespace) -> dict[str, float]:
     """One timed run against a fresh collector; prints progress and a summary."""
     with tempfile.TemporaryDirectory(prefix="prodtel-collector-load-") as tmp:
         if args.analytics == "clickhouse":
-            from chdb.session import Session
-
             ddl = (ROOT / "collector-config/clickhouse/otel_logs.sql").read_text()
-            Session(str(Path(tmp) / "ch")).query(ddl)
+            chdb_exec(Path(tmp) / "ch", ddl)
             with chdb_http(Path(tmp) / "ch", Path(tmp) / "queries.jsonl") as port:
                 return _run(pipeline, args, Path(tmp), port)
         return _run(pipeline, args, Path(tmp), None)

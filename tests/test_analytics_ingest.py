@@ -442,9 +442,8 @@ def test_chdb_never_loaded_in_the_test_process() -> None:
 def test_retention_days_sets_a_ttl_that_drops_old_rows(tmp_path: Path) -> None:
     import datetime as dt
 
-    from chdb.session import Session
-
     from prodtel.analytics import synth
+    from tests.support.chdb_http import chdb_exec
 
     today = dt.datetime.now(dt.UTC).date()
     start = today - dt.timedelta(days=19)
@@ -459,15 +458,16 @@ def test_retention_days_sets_a_ttl_that_drops_old_rows(tmp_path: Path) -> None:
         timeout=300,
     )
     assert r.returncode == 0, r.stderr
-    s = Session(str(tmp_path / "db"))
-    assert "TTL toDateTime(Timestamp) + toIntervalDay(7)" in str(
-        s.query("SELECT engine_full FROM system.tables WHERE name = 'otel_logs'", "CSV")
+    engine, _, oldest, count = chdb_exec(
+        tmp_path / "db",
+        "SELECT engine_full FROM system.tables WHERE name = 'otel_logs'",
+        "OPTIMIZE TABLE otel_logs FINAL",
+        "SELECT toDate(min(Timestamp)) FROM otel_logs",
+        "SELECT count() FROM otel_logs",
     )
-    s.query("OPTIMIZE TABLE otel_logs FINAL")
-    oldest = str(s.query("SELECT toDate(min(Timestamp)) FROM otel_logs", "CSV")).strip()
+    assert "TTL toDateTime(Timestamp) + toIntervalDay(7)" in engine
     assert dt.date.fromisoformat(oldest.strip('"')) >= today - dt.timedelta(days=7)
-    assert int(str(s.query("SELECT count() FROM otel_logs", "CSV"))) > 0
-    s.close()
+    assert int(count) > 0
     bad = subprocess.run(
         [*cmd, "--db", str(tmp_path / "db"), "--retention-days", "0"],
         capture_output=True,

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from tests.support.app import clean_env, loadgen, seen_notice
-from tests.support.chdb_http import chdb_http, queries
+from tests.support.chdb_http import chdb_exec, chdb_http, queries
 from tests.support.collector import ROOT, pipeline
 from tests.support.net import wait_until
 
@@ -48,9 +48,7 @@ def file_records(data: Path) -> int:
 
 
 def test_exporter_rows_report_like_the_file_path(tmp_path: Path) -> None:
-    from chdb.session import Session
-
-    Session(str(tmp_path / "ch")).query(OTEL_LOGS_SQL)
+    chdb_exec(tmp_path / "ch", OTEL_LOGS_SQL)
     home = tmp_path / "home"
     home.mkdir()
     seen_notice(home)

@@ -25,7 +25,7 @@ from typing import Any
 import pytest
 
 from prodtel.delivery.encode import Encoder
-from tests.support.chdb_http import chdb_http
+from tests.support.chdb_http import chdb_exec, chdb_http
 from tests.support.collector import ROOT, Collector, pipeline
 from tests.support.net import free_port, wait_until
 
@@ -97,10 +97,8 @@ def ch_query(port: int, sql: str) -> Any:
 
 
 def test_clickhouse_queue_survives_kill_and_restart(tmp_path: Path) -> None:
-    from chdb.session import Session
-
     db = tmp_path / "ch"
-    Session(str(db)).query(OTEL_LOGS_SQL)
+    chdb_exec(db, OTEL_LOGS_SQL)
     with chdb_http(db, tmp_path / "queries.jsonl") as port:
         env = {
             "PRODTEL_ANALYTICS_EXPORTERS": "[clickhouse]",

@@ -182,6 +182,31 @@ def chdb_http(db: Path, query_log: Path) -> Iterator[int]:
         p.wait(10)
 
 
+_EXEC = """
+import json, sys
+from chdb.session import Session
+s = Session(sys.argv[1])
+out = [str(s.query(q, "CSV")).strip() for q in json.loads(sys.argv[2])]
+s.close()
+print(json.dumps(out))
+"""
+
+
+def chdb_exec(db: Path, *sql: str) -> list[str]:
+    """Run statements on the chDB folder `db` in a child process (chDB holds one session folder
+    per process, and the test process never loads it); returns each answer as CSV text."""
+    proc = subprocess.run(
+        [sys.executable, "-c", _EXEC, str(db), json.dumps(sql)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    if proc.returncode != 0:
+        raise RuntimeError(proc.stderr)
+    out: list[str] = json.loads(proc.stdout.strip().splitlines()[-1])
+    return out
+
+
 def queries(query_log: Path) -> list[dict[str, Any]]:
     if not query_log.exists():
         return []
