@@ -17,9 +17,9 @@ FILENAME = "telemetry.json"
 
 
 def default_dir(app: str) -> str:
-    import platformdirs
+    from prodtel import dirs  # platformdirs' answer, without importing it on every start
 
-    return platformdirs.user_config_dir(app, appauthor=False)
+    return dirs.user_config_dir(app)
 
 
 class ConsentStore:
