@@ -114,10 +114,10 @@ def _read(path: str) -> dict[str, Any]:
             raw = f.read()
     except OSError:
         return {}
-    import json
+    from prodtel import jsonread
 
     try:
-        data = json.loads(raw)
+        data = jsonread.loads(raw)
     except ValueError:
         return {}
     return data if isinstance(data, dict) else {}
