@@ -196,14 +196,15 @@ class Validator:
                 "unknown_event", f"event {name!r} is not in the {self.catalog.app} catalog"
             )
             return None
-        return self._attrs(ev.attrs, attrs, f"event {name!r}")
+        return self._attrs(ev.attrs, attrs, name)
 
     def context(self, attrs: Mapping[str, object]) -> dict[str, object]:
-        return self._attrs(self.catalog.context, attrs, "context")
+        return self._attrs(self.catalog.context, attrs, None)
 
     def _attrs(
-        self, declared: Mapping[str, Attr], attrs: Mapping[str, object], where: str
+        self, declared: Mapping[str, Attr], attrs: Mapping[str, object], event: str | None
     ) -> dict[str, object]:
+        """`event`: the event's name, None for the context (named only in a problem)."""
         # Fast path: everything valid (the usual case) returns the caller's own dict unchanged.
         # Callers pass a dict they own (track()'s **kwargs), so no copy is needed.
         rules = self._rules.get(id(declared))
@@ -215,20 +216,21 @@ class Validator:
         for key, value in attrs.items():
             rule = rules.get(key)
             if rule is None:
-                return self._slow(declared, attrs, where)
+                return self._slow(declared, attrs, event)
             t, enum, max_length = rule
             if type(value) is not t or (enum is not None and value not in enum):
-                return self._slow(declared, attrs, where)
+                return self._slow(declared, attrs, event)
             if t is str:
                 if len(value) > max_length:  # type: ignore[arg-type]
-                    return self._slow(declared, attrs, where)
+                    return self._slow(declared, attrs, event)
             elif t is float and (value != value or value in _INFINITIES):
-                return self._slow(declared, attrs, where)
+                return self._slow(declared, attrs, event)
         return attrs if isinstance(attrs, dict) else dict(attrs)
 
     def _slow(
-        self, declared: Mapping[str, Attr], attrs: Mapping[str, object], where: str
+        self, declared: Mapping[str, Attr], attrs: Mapping[str, object], event: str | None
     ) -> dict[str, object]:
+        where = "context" if event is None else f"event {event!r}"  # built only when needed
         out: dict[str, object] = {}
         for key, value in attrs.items():
             spec = declared.get(key)
