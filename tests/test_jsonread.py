@@ -47,7 +47,7 @@ def test_other_encodings_and_constants_go_the_json_way() -> None:
 def test_reading_the_consent_file_does_not_import_json_or_re(tmp_path: object) -> None:
     code = (
         "import sys; from prodtel import jsonread; "
-        "assert jsonread.loads(b'{\"level\": \"off\", \"n\": [1, 2.5]}') "
+        'assert jsonread.loads(b\'{"level": "off", "n": [1, 2.5]}\') '
         "== {'level': 'off', 'n': [1, 2.5]}; "
         "print(sorted(m for m in ('json', 're') if m in sys.modules))"
     )
