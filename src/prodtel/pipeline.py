@@ -40,8 +40,14 @@ class Gate:
         self.drops = drops
 
     def __call__(self, records: list[Record]) -> list[Record]:
-        allows = self.consent.current().allows_record
-        kept = [r for r in records if allows(r[SEVERITY], r[TIME])]
+        d = self.consent.current()
+        if d.since_ns == 0 and d.until_ns == 0:
+            # No opt-in date, no disable cut-off: the level alone decides, once per severity.
+            allowed = {s for s in {r[SEVERITY] for r in records} if d.allows(s)}
+            kept = [r for r in records if r[SEVERITY] in allowed and r[TIME] >= 0]
+        else:
+            allows = d.allows_record
+            kept = [r for r in records if allows(r[SEVERITY], r[TIME])]
         if len(kept) != len(records):
             count(self.drops, "consent", len(records) - len(kept))
         return kept
