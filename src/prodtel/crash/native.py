@@ -18,6 +18,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import IO, Any
 
+    from prodtel.record import Record
     from prodtel.telemetry import Telemetry
 
 DIRNAME = "crashes"
@@ -40,11 +41,12 @@ SIGNALS = {
 class _Run:
     """This process's crash file, while faulthandler writes into it."""
 
-    file: IO[str] | None = None
-    path: str | None = None
-    resource: dict[str, str] = {}
-    directory: str = ""
-    fork_hooked = False
+    def __init__(self) -> None:
+        self.file: IO[str] | None = None
+        self.path: str | None = None
+        self.resource: dict[str, str] = {}
+        self.directory = ""
+        self.fork_hooked = False
 
 
 run = _Run()
@@ -57,13 +59,11 @@ def start(t: Telemetry) -> None:
     import faulthandler
 
     directory = os.path.join(t.state_dir, DIRNAME)
-    if run.file is None and faulthandler.is_enabled():
-        return
     try:
         collect(t, directory)
     except Exception:
         t.stats["internal_errors"] = t.stats.get("internal_errors", 0) + 1
-    if run.file is None:
+    if run.file is None and not faulthandler.is_enabled():
         run.directory, run.resource = directory, dict(t.resource)
         _open()
         if hasattr(os, "register_at_fork") and not run.fork_hooked:
@@ -243,7 +243,8 @@ def read(path: str) -> Report | None:
     )  # fmt: skip
     if start < 0 or not isinstance(resource, dict) or not _is_uid(uid):
         return None
-    return Report({str(k): str(v) for k, v in resource.items()}, uid, mtime_ns, _clean(text[start:]))
+    res = {str(k): str(v) for k, v in resource.items()}
+    return Report(res, uid, mtime_ns, _clean(text[start:]))
 
 
 def _is_uid(uid: object) -> bool:
@@ -283,7 +284,7 @@ def emit(t: Telemetry, report: Report) -> None:
     if not attrs or t.worker is None:
         return
     attrs[UID] = report.uid
-    rec = (report.time_ns, levels.FATAL_SEVERITY, EXCEPTION_EVENT, attrs, {})
+    rec: Record = (report.time_ns, levels.FATAL_SEVERITY, EXCEPTION_EVENT, attrs, {})
     sink: Any = t.worker.sink
     outbox, encoder = getattr(sink, "outbox", None), getattr(sink, "encoder", None)
     if outbox is None or encoder is None:
