@@ -5,9 +5,9 @@
 
 The collector runs the loadgen config (collector-config/loadgen.yaml as generated) with a fixed
 memory budget: GOMEMLIMIT plus memory_limiter limits. Client processes post pre-encoded, gzipped
-OTLP/HTTP batches (the SDK's wire format: prodtel.encode) as fast as the collector answers, over
-keep-alive connections. Each batch mixes catalog events, an exception, an unknown event and
-undeclared attributes, so every processor works. Printed every second: accepted events/s,
+OTLP/HTTP batches (the SDK's wire format: prodtel.delivery.encode) as fast as the collector
+answers, over keep-alive connections. Each batch mixes catalog events, an exception, an unknown
+event and undeclared attributes, so every processor works. Printed every second: accepted events/s,
 refusals (429/503, the memory limiter pushing back), the collector's RSS and peak RSS (VmHWM).
 At the end, the records the exporters wrote are counted, to show accepted == delivered.
 `--pipeline both` also runs a bare collector (OTLP in, batch, file out) for the ratio.
@@ -34,7 +34,7 @@ from tests.support.collector import Collector  # noqa: E402
 from tests.support.net import free_port  # noqa: E402
 
 from prodtel.collector_config import generate  # noqa: E402
-from prodtel.encode import Encoder  # noqa: E402
+from prodtel.delivery.encode import Encoder  # noqa: E402
 
 # Per-client counters in shared memory: accepted events, requests, 429s, 503s, other failures.
 ACCEPTED, REQUESTS, R429, R503, OTHER = range(5)

@@ -29,7 +29,7 @@ from prodtel import Attr, Catalog, Event
 from prodtel.catalog import Catalog as CatalogT
 from prodtel.catalog_loader import load_catalog
 from prodtel.collector_config import generate
-from prodtel.encode import Encoder
+from prodtel.delivery.encode import Encoder
 from tests.support.app import clean_env, loadgen, seen_notice
 from tests.support.collector import ROOT, Collector, pipeline
 from tests.support.net import wait_http

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import random
 import signal
 import sqlite3
+import sys
 import time
+import weakref
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,7 +17,7 @@ import pytest
 
 import prodtel
 from prodtel import Attr, Catalog, Event
-from prodtel.outbox import Outbox
+from prodtel.delivery.outbox import Outbox
 from tests.support.app import clean_env, loadgen, seen_notice
 from tests.support.collector import Collector
 from tests.support.faults import ResetProxy, ScriptedServer
@@ -162,6 +165,19 @@ def test_other_4xx_is_poison_dropped_and_counted(telemetry_env: Path) -> None:
         server.close()
 
 
+def wait_child(pid: int, timeout: float = 20) -> int:
+    """The forked child's exit code; fails the test if it hangs."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            return os.waitstatus_to_exitcode(status)
+        time.sleep(0.05)
+    os.kill(pid, signal.SIGKILL)
+    os.waitpid(pid, 0)
+    pytest.fail("forked child deadlocked")
+
+
 def test_fork_does_not_deadlock_or_duplicate(collector: Collector, telemetry_env: Path) -> None:
     start(collector.endpoint, telemetry_env)
     for i in range(50):
@@ -175,20 +191,48 @@ def test_fork_does_not_deadlock_or_duplicate(collector: Collector, telemetry_env
             code = 0 if prodtel.flush(10) else 2
         finally:
             os._exit(code)
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        done, status = os.waitpid(pid, os.WNOHANG)
-        if done:
-            break
-        time.sleep(0.05)
-    else:
-        os.kill(pid, signal.SIGKILL)
-        pytest.fail("forked child deadlocked")
-    assert os.waitstatus_to_exitcode(status) == 0
+    assert wait_child(pid) == 0
     assert prodtel.flush(10)
     recs = collector.wait_records(100)
     assert seqs(recs) == list(range(50)) + list(range(1000, 1050))  # each exactly once
     assert len({r["attributes"]["log.record.uid"] for r in recs}) == 100
+
+
+def test_repeated_init_frees_old_workers_and_fork_still_works(
+    collector: Collector, telemetry_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Fork hooks cannot be unregistered: they hold the Worker and the Stamp weakly, so each
+    init()/shutdown() cycle's worker (queue, sink, outbox) is freed, the dead ones' hooks stay
+    silent, and the live worker's hooks still restart delivery in a forked child."""
+    old: list[weakref.ref[object]] = []
+    for i in range(20):
+        t = start(collector.endpoint, telemetry_env)
+        w = t.worker
+        assert w is not None and w.thread is not None
+        old += [weakref.ref(w), weakref.ref(w.processors[-1])]  # the Worker and its Stamp
+        prodtel.track("tick", seq=i)
+        prodtel.shutdown(2)
+        thread = w.thread
+        del t, w
+        thread.join(5)  # a running thread holds its worker until its loop returns
+    gc.collect()
+    assert [r for r in old if r() is not None] == []
+
+    start(collector.endpoint, telemetry_env)
+    unraisable: list[object] = []
+    monkeypatch.setattr(sys, "unraisablehook", unraisable.append)  # a fork hook that raised
+    pid = os.fork()
+    if pid == 0:  # child
+        code = 1
+        try:
+            prodtel.track("tick", seq=1000)
+            code = 3 if unraisable else 0 if prodtel.flush(10) else 2
+        finally:
+            os._exit(code)
+    assert wait_child(pid) == 0
+    recs = collector.wait_records(21)
+    assert seqs(recs) == [*range(20), 1000]
+    assert len({r["attributes"]["log.record.uid"] for r in recs}) == 21
 
 
 def test_kill_9_during_outbox_writes_leaves_it_readable(tmp_path: Path) -> None:

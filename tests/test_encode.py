@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
 
-from prodtel.encode import Encoder
+from prodtel.delivery.encode import Encoder
 from prodtel.record import UID
 
 RESOURCE = {"service.name": "app", "os.type": "linux", "host.arch": "amd64"}

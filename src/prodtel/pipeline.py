@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 
+from prodtel import atfork
 from prodtel.counters import count
 from prodtel.record import ATTRS, CONTEXT, SEVERITY, TIME, UID
 
@@ -103,7 +104,7 @@ class Stamp:
     def __init__(self) -> None:
         self.prefix = os.urandom(12).hex()
         self.count = 0
-        os.register_at_fork(after_in_child=self._reseed)  # a forked child must not reuse ids
+        atfork.register(after_in_child=self._reseed)  # a forked child must not reuse ids
 
     def _reseed(self) -> None:
         self.prefix = os.urandom(12).hex()

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from prodtel.config import Settings
     from prodtel.consent.resolve import Decision
     from prodtel.consent.store import ConsentStore
-    from prodtel.export import Worker
+    from prodtel.delivery.worker import Worker
     from prodtel.scrub import Scrubber
 
 INFO = 9
@@ -103,7 +103,9 @@ class Telemetry:
         return self._scrubber
 
     def _start(self) -> None:
-        from prodtel import export, identity, pipeline, resource
+        from prodtel import identity, pipeline, resource
+        from prodtel.delivery import sinks
+        from prodtel.delivery.worker import Worker
 
         s = self.settings
         iid = s.installation_id or identity.installation_id(self.store)
@@ -111,34 +113,34 @@ class Telemetry:
         self.resource = resource.attributes(
             s.app, s.version, iid, identity.session_id(), s.environment, ci
         )
-        sink: export.Sink
+        sink: sinks.Sink
         uploader = None
-        if export.override is not None:
-            sink = export.override
+        if sinks.override is not None:
+            sink = sinks.override
         elif s.debug:
-            sink = export.DebugSink(self.resource)
+            sink = sinks.DebugSink(self.resource)
         elif s.logs_url:
-            from prodtel.encode import Encoder
-            from prodtel.outbox import Outbox
-            from prodtel.transport import HttpTransport, warm_imports
+            from prodtel.delivery.encode import Encoder
+            from prodtel.delivery.outbox import Outbox
+            from prodtel.delivery.transport import HttpTransport, warm_imports
 
             warm_imports()
 
             state, url = self.state_dir, s.logs_url
-            box = export.OutboxSink(
+            box = sinks.OutboxSink(
                 Encoder(self.resource), Outbox(state), HttpTransport(url), self.stats, state
             )
             box.drops = self.drops  # persisted, so `status` in any later run reports them
             sink = box
             uploader = None if os.environ.get("PRODTEL_UPLOADER") else _uploader(state, url)
         else:
-            sink = export.NoEndpoint(self.stats)
+            sink = sinks.NoEndpoint(self.stats)
         processors: list[pipeline.Processor] = [
             pipeline.Gate(self.consent, self.drops),
             pipeline.Scrub(self.settings.make_scrubber),
             pipeline.Stamp(),
         ]
-        self.worker = export.Worker(processors, sink, self.stats, uploader=uploader)
+        self.worker = Worker(processors, sink, self.stats, uploader=uploader)
         self.worker.start()
 
     # -- consent transitions (the `telemetry enable|disable|reset-id` commands, or an app's UI) --
@@ -172,9 +174,7 @@ class Telemetry:
             if self.settings.on_disable == "purge":
                 with w.lock:
                     w.queue.clear()
-                purge = getattr(w.sink, "purge", None)
-                if purge is not None:
-                    count(self.drops, "purged", purge())
+                count(self.drops, "purged", w.sink.purge())
             if self.settings.disable_event:
                 w.queue.append(
                     (now, levels.LIFECYCLE_SEVERITY, DISABLED, {"source": source}, self.context)
@@ -220,7 +220,7 @@ class Telemetry:
 
 def _uploader(state_dir: str, url: str) -> Callable[[], None]:
     def spawn() -> None:
-        from prodtel import upload  # imports subprocess: only when delivery at exit failed
+        from prodtel.delivery import upload  # only when delivery at exit failed
 
         upload.spawn(state_dir, url)
 

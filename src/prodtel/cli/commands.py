@@ -39,7 +39,7 @@ def status(t: Telemetry, explain: bool = False) -> dict[str, Any]:
 
 def _outbox(t: Telemetry) -> dict[str, Any]:
     """Pending records and the counters every run of this app has persisted."""
-    from prodtel.outbox import Outbox
+    from prodtel.delivery.outbox import Outbox
 
     try:
         box = Outbox(t.state_dir)
@@ -110,8 +110,8 @@ def pending(t: Telemetry, limit: int = 20) -> list[dict[str, Any]]:
     """Recorded and not sent yet: the outbox (all processes of this app) and this process."""
     import gzip
 
-    from prodtel.encode import decode
-    from prodtel.outbox import Outbox
+    from prodtel.delivery.encode import decode
+    from prodtel.delivery.outbox import Outbox
     from prodtel.record import NAME, merged
 
     out: list[dict[str, Any]] = []

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
-from prodtel import export
+from prodtel.delivery import sinks
 from prodtel.record import NAME, merged
 
 if TYPE_CHECKING:
@@ -26,7 +26,7 @@ class Sent:
         return f"Sent({self.name!r}, {self.attrs!r})"
 
 
-class Captured:
+class Captured(sinks.Sink):
     """Records that would have been sent, with the resource they would have carried."""
 
     def __init__(self) -> None:
@@ -152,8 +152,8 @@ def capture() -> Iterator[Captured]:
     from prodtel.crash.hooks import reporter
 
     cap = Captured()
-    previous, previous_transport = export.override, reporter.transport_override
-    export.override = cap
+    previous, previous_transport = sinks.override, reporter.transport_override
+    sinks.override = cap
     if previous_transport is None:
         reporter.transport_override = _sentry_transport(cap)
     t = prodtel.current()
@@ -163,7 +163,7 @@ def capture() -> Iterator[Captured]:
     try:
         yield cap
     finally:
-        export.override = previous
+        sinks.override = previous
         reporter.transport_override = previous_transport
         if old_sink is not None and t is not None and t.worker is not None:
             t.worker.sink = old_sink

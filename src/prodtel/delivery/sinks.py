@@ -1,44 +1,84 @@
-"""The background worker and the sinks behind it.
+"""The sinks behind the worker: where drained records go, and how they leave.
 
-`track()` appends to the worker's queue. The worker drains it through the processors (gate,
-scrub, stamp) into a sink. The outbox sink encodes a whole drain into one durable SQLite row,
-then a sender posts the oldest rows over OTLP/HTTP. The host app never waits on the network:
-at exit what is queued is written to the outbox, one send is tried within the exit budget,
-and anything left is handed to a detached uploader process (or the next run).
-
-A sink has `write(records)` and `send(deadline)` (True when nothing is left to send).
+The outbox sink encodes a whole drain into durable SQLite rows, then posts the oldest rows over
+OTLP/HTTP with backoff. `Sink` is the whole contract the Worker drives: `write` and `send`, and
+hooks with no-op defaults that only the outbox sink needs.
 """
 
 from __future__ import annotations
 
-import os
+import abc
+import enum
 import sys
 import threading
 import time
-from collections import deque
 
-from prodtel import pipeline
 from prodtel.record import NAME, TIME, merged
-from prodtel.transport import OK, RETRY
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Any, Protocol
-
-    from prodtel.encode import Encoder
-    from prodtel.outbox import Batch, Outbox
+    from prodtel.delivery.encode import Encoder
+    from prodtel.delivery.outbox import Batch, Outbox
+    from prodtel.delivery.transport import HttpTransport
     from prodtel.record import Record
-    from prodtel.transport import HttpTransport
-
-    class Sink(Protocol):
-        def write(self, records: list[Record]) -> None: ...
-        def send(self, deadline: float | None, wait: bool = True) -> bool: ...
 
 
 # A stored request holds up to 4096 records or 1 MiB; a POST joins stored requests up to 16384
 # records or 3 MiB uncompressed, under the collector's 4 MiB request limit.
 MAX_BATCH, MAX_BATCH_BYTES = 4096, 1 << 20
 MAX_POST, MAX_POST_BYTES = 16384, 3 << 20
+
+
+class ExportResult(enum.Enum):
+    """How the collector answered one POST."""
+
+    OK = "ok"  # 2xx: delivered
+    RETRY = "retry"  # 429, 5xx, network error: try again later
+    DROP = "drop"  # any other 4xx: poison, counted and never retried
+
+
+class Sink(abc.ABC):
+    """What the Worker drives. `write` and `send` are required; every other hook has a no-op
+    default, so the Worker calls them all without probing."""
+
+    outbox: Outbox | None = None  # its lock is held across fork() (see Worker)
+
+    @abc.abstractmethod
+    def write(self, records: list[Record]) -> None:
+        """Take one drained, processed batch. CPU and local disk only, no network."""
+
+    @abc.abstractmethod
+    def send(self, deadline: float | None, wait: bool = True) -> bool:
+        """Deliver what was written, until `deadline` (None: the thread's own pace, with
+        backoff); True when nothing is left. `wait=False`: give up if another thread sends."""
+
+    def warm(self) -> None:  # noqa: B027 (an optional hook)
+        """On the worker thread, before the first drain: prepare what the exit path needs."""
+
+    def retry_now(self) -> None:  # noqa: B027 (an optional hook)
+        """An explicit flush: forget any backoff."""
+
+    def persist_counters(self) -> None:  # noqa: B027 (an optional hook)
+        """At exit: store counters no write carried yet."""
+
+    def hand_over(self) -> None:  # noqa: B027 (an optional hook)
+        """At exit: make rows this process was holding back available to others now."""
+
+    def pending(self) -> int:
+        """Records written but not yet delivered."""
+        return 0
+
+    def purge(self) -> int:
+        """Drop every undelivered record; how many were dropped."""
+        return 0
+
+    def after_fork(self) -> None:  # noqa: B027 (an optional hook)
+        """In a forked child: drop the parent's connections and locks."""
+
+    def close(self) -> None:  # noqa: B027 (an optional hook)
+        """After a complete last send: release connections and files."""
+
+
 override: Sink | None = None  # set by prodtel.testing.capture(): replaces every sink
 
 
@@ -46,8 +86,10 @@ def _count(stats: dict[str, int], key: str, n: int = 1) -> None:
     stats[key] = stats.get(key, 0) + n
 
 
-class OutboxSink:
+class OutboxSink(Sink):
     """Encode into the outbox; send its oldest rows with backoff."""
+
+    outbox: Outbox
 
     def __init__(
         self,
@@ -143,7 +185,7 @@ class OutboxSink:
         """At exit: rows we were backing off on become available to the uploader and the
         next run right away."""
         if self.held:
-            from prodtel.outbox import Batch
+            from prodtel.delivery.outbox import Batch
 
             try:
                 self.outbox.release([Batch(i, b"", 0, 0) for i in self.held], 0.0)
@@ -188,7 +230,7 @@ class OutboxSink:
             body = b"".join(b.body for b in batches)  # gzip members concatenate
             result, after = self.transport.post(body, timeout, compressed=True)
             n = sum(b.count for b in batches)
-            if result == RETRY:
+            if result is ExportResult.RETRY:
                 self.failures += 1
                 delay = after or min(2.0 ** (self.failures - 1), 60.0)
                 self.backoff_until = time.monotonic() + delay
@@ -199,9 +241,10 @@ class OutboxSink:
                 return False
             self.failures = 0
             self.held.difference_update(b.id for b in batches)
-            self.outbox.done(batches, "sent" if result == OK else "dropped_rejected")
-            _count(self.stats, "sent" if result == OK else "dropped_rejected", n)
-            if result == OK and self.state_dir:
+            ok = result is ExportResult.OK
+            self.outbox.done(batches, "sent" if ok else "dropped_rejected")
+            _count(self.stats, "sent" if ok else "dropped_rejected", n)
+            if ok and self.state_dir:
                 self._log_sent(batches, foreign_ok=deadline is None)
 
     def _log_sent(self, batches: list[Batch], foreign_ok: bool) -> None:
@@ -234,7 +277,7 @@ class OutboxSink:
         self.outbox.close()
 
 
-class DebugSink:
+class DebugSink(Sink):
     """PRODTEL_DEBUG=1: print each record as it would be sent, on stderr; send nothing."""
 
     def __init__(self, resource: dict[str, str]) -> None:
@@ -254,7 +297,7 @@ class DebugSink:
         return True
 
 
-class NoEndpoint:
+class NoEndpoint(Sink):
     """No endpoint configured: records are counted, never sent."""
 
     def __init__(self, stats: dict[str, int]) -> None:
@@ -265,143 +308,3 @@ class NoEndpoint:
 
     def send(self, deadline: float | None, wait: bool = True) -> bool:
         return True
-
-
-class Worker:
-    """Owns the queue `track()` appends to, and the thread that empties it."""
-
-    def __init__(
-        self,
-        processors: list[pipeline.Processor],
-        sink: Sink,
-        stats: dict[str, int],
-        interval: float = 1.0,
-        uploader: Any = None,
-    ) -> None:
-        self.queue: deque[Record] = deque()
-        self.processors = processors
-        self.sink = sink
-        self.stats = stats
-        self.interval = interval
-        self.uploader = uploader  # called with no args at exit when records remain unsent
-        self.wake = threading.Event()
-        self.idle = threading.Event()
-        self.deadline: float | None = None
-        self.lock = threading.Lock()
-        self.last_error: str | None = None
-        self.thread: threading.Thread | None = None
-        self.pid = os.getpid()
-        self._fork_held: threading.Lock | None = None
-        os.register_at_fork(
-            before=self._before_fork,
-            after_in_parent=self._after_fork_parent,
-            after_in_child=self._after_fork,
-        )
-
-    def start(self) -> None:
-        if self.thread is None or not self.thread.is_alive():
-            self.thread = threading.Thread(target=self._loop, name="prodtel-export", daemon=True)
-            self.thread.start()
-
-    def _before_fork(self) -> None:
-        """Hold the outbox lock across fork(): every SQLite call runs under it, so no thread
-        is inside SQLite and the child cannot inherit a SQLite mutex nobody will release."""
-        box = getattr(self.sink, "outbox", None)
-        if box is not None:
-            box.lock.acquire()
-            self._fork_held = box.lock
-
-    def _after_fork_parent(self) -> None:
-        held, self._fork_held = self._fork_held, None
-        if held is not None:
-            held.release()
-
-    def _after_fork(self) -> None:
-        """In a forked child: the parent's thread is gone and its locks may be held. Start
-        clean; the parent still owns (and sends) what was queued before the fork."""
-        self._fork_held = None  # the child's outbox gets a new lock (forget)
-        if self.deadline is not None:
-            return
-        self.queue = deque()
-        self.lock = threading.Lock()
-        self.wake = threading.Event()
-        self.idle = threading.Event()
-        self.pid = os.getpid()
-        after = getattr(self.sink, "after_fork", None)
-        if after is not None:
-            after()
-        self.thread = None
-        self.start()
-
-    def _loop(self) -> None:
-        # Warm up here, in the background, what would otherwise slow the exit path: the
-        # scrubber's regexes, the SQLite connection. (Imports happen in `init()`, on the main
-        # thread: a fork while this thread held the import lock would break the child.)
-        for part in (*self.processors, self.sink):
-            warm = getattr(part, "warm", None)
-            if warm is not None:
-                try:
-                    warm()
-                except Exception as e:
-                    self.last_error = repr(e)
-
-        while True:
-            self.wake.wait(self.interval)
-            self.wake.clear()
-            if self.deadline is not None:
-                return  # shutting down: the exit path does the last drain and send
-            try:
-                self.drain()
-                if self.sink.send(None) and not self.queue:
-                    self.idle.set()
-            except Exception as e:  # never let telemetry kill the thread
-                _count(self.stats, "internal_errors")
-                self.last_error = repr(e)
-
-    def drain(self) -> None:
-        """Queue -> processors -> sink. CPU only, no network; `track()` calls it itself when
-        the queue is full, so a burst slows the caller instead of losing events."""
-        with self.lock:
-            q = self.queue
-            batch = [q.popleft() for _ in range(min(len(q), MAX_BATCH * 4))]
-            if batch:
-                records = pipeline.run(self.processors, batch)
-                if records:
-                    self.sink.write(records)
-
-    def flush(self, timeout: float) -> bool:
-        """Export now, retrying without backoff; wait up to `timeout` for everything queued
-        to be delivered. False if something is still undelivered then."""
-        deadline = time.monotonic() + timeout
-        retry_now = getattr(self.sink, "retry_now", None)
-        while True:
-            self.idle.clear()
-            if retry_now is not None:
-                retry_now()
-            self.wake.set()
-            left = deadline - time.monotonic()
-            if self.idle.wait(max(0.0, min(left, 0.5))):
-                return True
-            if left <= 0.5:
-                return False
-
-    def shutdown(self, timeout: float) -> None:
-        """At exit: what is queued goes to the outbox, one send is tried within `timeout`
-        (unless the thread is already on the network), and what is left is handed to the
-        detached uploader. Never waits longer than `timeout` plus the local writes."""
-        self.deadline = time.monotonic() + timeout
-        self.wake.set()
-        if self.lock.acquire(timeout=max(timeout, 0.05)):  # held only for CPU work
-            self.lock.release()
-            self.drain()
-        for hook in ("persist_counters", "hand_over"):
-            fn = getattr(self.sink, hook, None)
-            if fn is not None:
-                fn()
-        # One send within the budget, unless the thread is on the network with those rows.
-        done = self.sink.send(self.deadline, wait=False)
-        if not done and self.uploader is not None:
-            self.uploader()
-        close = getattr(self.sink, "close", None)
-        if close is not None and done:
-            close()

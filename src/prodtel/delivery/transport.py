@@ -6,11 +6,11 @@
 
 from __future__ import annotations
 
+from prodtel.delivery.sinks import ExportResult
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     import http.client
-
-OK, RETRY, DROP = 0, 1, 2
 
 
 def warm_imports() -> None:
@@ -38,8 +38,10 @@ class HttpTransport:
         self.conn: http.client.HTTPConnection | None = None
         self.last_error: str | None = None
 
-    def post(self, body: bytes, timeout: float, compressed: bool = False) -> tuple[int, float]:
-        """(OK|RETRY|DROP, seconds to wait before retrying). `compressed`: already gzip."""
+    def post(
+        self, body: bytes, timeout: float, compressed: bool = False
+    ) -> tuple[ExportResult, float]:
+        """(the result, seconds to wait before retrying). `compressed`: already gzip."""
         import gzip
         import http.client
 
@@ -61,14 +63,14 @@ class HttpTransport:
         except (OSError, http.client.HTTPException) as e:
             self.close()
             self.last_error = f"{type(e).__name__}: {e}"
-            return RETRY, 0.0
+            return ExportResult.RETRY, 0.0
         if 200 <= resp.status < 300:
             self.last_error = None
-            return OK, 0.0
+            return ExportResult.OK, 0.0
         self.last_error = f"HTTP {resp.status}"
         if resp.status == 429 or resp.status >= 500:
-            return RETRY, retry_after(resp.getheader("Retry-After"))
-        return DROP, 0.0
+            return ExportResult.RETRY, retry_after(resp.getheader("Retry-After"))
+        return ExportResult.DROP, 0.0
 
     def _connect(self, timeout: float) -> http.client.HTTPConnection:
         import http.client

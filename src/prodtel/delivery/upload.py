@@ -1,9 +1,9 @@
 """The detached uploader: sends what a process left in the outbox after it exited.
 
-A process that could not deliver within its exit budget starts `python -m prodtel.upload
-<state_dir> <url>` in a new session and leaves; the uploader retries with normal timeouts for
-up to a minute. One uploader per state dir (a lock file); the next run of the app sends
-anything still left.
+A process that could not deliver within its exit budget starts
+`python -m prodtel.delivery.upload <state_dir> <url>` in a new session and leaves; the uploader
+retries with normal timeouts for up to a minute. One uploader per state dir (a lock file); the
+next run of the app sends anything still left.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ def spawn(state_dir: str, url: str) -> bool:
     posix_spawn where there is one: no subprocess import and no fork on the exit path."""
     if _locked(state_dir):
         return False
-    argv = [sys.executable, "-m", "prodtel.upload", state_dir, url]
+    argv = [sys.executable, "-m", "prodtel.delivery.upload", state_dir, url]
     env = {**os.environ, "PRODTEL_UPLOADER": "1"}
     try:
         if hasattr(os, "posix_spawn"):
@@ -61,8 +61,8 @@ def _locked(state_dir: str) -> bool:
 def run(state_dir: str, url: str, budget_s: float = BUDGET_S) -> int:
     import fcntl
 
-    from prodtel.outbox import Outbox
-    from prodtel.transport import HttpTransport
+    from prodtel.delivery.outbox import Outbox
+    from prodtel.delivery.transport import HttpTransport
 
     os.makedirs(state_dir, exist_ok=True)
     with open(os.path.join(state_dir, LOCK), "a") as lock:
@@ -70,7 +70,7 @@ def run(state_dir: str, url: str, budget_s: float = BUDGET_S) -> int:
             fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             return 0  # another uploader has it
-        from prodtel.export import OutboxSink
+        from prodtel.delivery.sinks import OutboxSink
 
         stats: dict[str, int] = {}
         sink = OutboxSink(None, Outbox(state_dir), HttpTransport(url), stats, state_dir)  # type: ignore[arg-type]
