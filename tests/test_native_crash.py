@@ -54,15 +54,14 @@ class App:
         self.script.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(CRASHER, self.script)
         self.state = self.home / ".local/state/crasher"
-        self.env = clean_env(
-            self.home,
-            PYTHONPATH=str(Path(__file__).parents[1]),
-            CRASHER_STATE=str(self.state),
-            CRASHER_TELEMETRY="all",
-            PRODTEL_EXIT_TIMEOUT="5",
+        base = {
+            "PYTHONPATH": str(Path(__file__).parents[1]),
+            "CRASHER_STATE": str(self.state),
+            "CRASHER_TELEMETRY": "all",
+            "PRODTEL_EXIT_TIMEOUT": "5",
             **({"CRASHER_ENDPOINT": endpoint} if endpoint else {}),
-            **env,
-        )
+        }
+        self.env = clean_env(self.home, **{**base, **env})
 
     def run(self, mode: str, version: str, **env: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
@@ -200,9 +199,14 @@ def write_crash_file(directory: Path, body: str, uid: str = "a" * 32) -> Path:
 def test_read_names_the_signal_and_drops_the_module_list(tmp_path: Path) -> None:
     r = native.read(str(write_crash_file(tmp_path, FAULT)))
     assert r is not None
-    assert (r.type, r.reason, r.uid, r.resource) == ("SIGBUS", "Bus error", "a" * 32, {"session.id": "s1"})
+    assert (r.type, r.reason, r.uid, r.resource) == (
+        "SIGBUS",
+        "Bus error",
+        "a" * 32,
+        {"session.id": "s1"},
+    )
     assert "Extension modules" not in r.text and "secret_corp_ext" not in r.text
-    assert r.text.endswith('line 9 in <module>\n')
+    assert r.text.endswith("line 9 in <module>\n")
     assert native.read(str(write_crash_file(tmp_path, ""))) is None  # no crash output
     bad = tmp_path / "bad.fault"
     bad.write_text("not json\n" + FAULT)

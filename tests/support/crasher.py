@@ -1,6 +1,6 @@
 """A small app that dies the way C code kills a process, for the native crash tests.
 
-    python crasher.py <segv|abort|ok|exit> <version>
+    python crasher.py <segv|abort|raise|ok|exit> <version>
 
 Reads CRASHER_ENDPOINT, CRASHER_STATE and CRASHER_DSN (optional); the level comes from
 CRASHER_TELEMETRY like any app's. `ok` tracks one event and exits cleanly.
@@ -38,6 +38,8 @@ def work(mode: str) -> None:
         call_abort()
     elif mode == "exit":
         os._exit(0)  # no atexit hooks: not a crash
+    elif mode == "raise":
+        raise RuntimeError(f"crasher failed in {os.environ.get('PRODTEL_ENVIRONMENT')}")
 
 
 def main() -> None:
