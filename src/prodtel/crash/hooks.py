@@ -9,7 +9,7 @@ import time
 import weakref
 
 from prodtel.consent import levels
-from prodtel.crash import native, record, sentry
+from prodtel.crash import logs, native, record, sentry
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -59,6 +59,10 @@ def install(t: Telemetry) -> None:
         atexit.register(_at_exit)
     if t.decision.allows(levels.FATAL_SEVERITY):
         native.start(t)
+    if t.settings.log_errors:
+        logs.install(r.current)
+    else:
+        logs.uninstall()
     if "asyncio" in sys.modules:  # never import asyncio just to look for a loop
         try:
             watch_loop()
@@ -85,6 +89,7 @@ def uninstall() -> None:
         atexit.unregister(_at_exit)
         atexit.unregister(native.stop)
     native.stop()
+    logs.uninstall()
     _stop_sentry(0.0)
     r.t = None
     r.exit_deadline = None

@@ -145,7 +145,9 @@ def sentry_options(t: Telemetry, callbacks: Callbacks | None = None) -> dict[str
         "auto_enabling_integrations": False,
         "integrations": [
             DedupeIntegration(),
-            LoggingIntegration(level=logging.INFO, event_level=None),
+            LoggingIntegration(
+                level=logging.INFO, event_level=logging.ERROR if s.log_errors else None
+            ),
         ],
         "before_send": callbacks.before_send,
         "before_breadcrumb": callbacks.before_breadcrumb,
