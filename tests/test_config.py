@@ -41,6 +41,7 @@ DEFAULTS = {
     "ci": "send",
     "on_disable": "send_pending",
     "show_notice": True,
+    "notice": "tty",
     "disable_event": True,
     "capture_errors": True,
     "log_errors": False,
