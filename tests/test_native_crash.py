@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import shutil
 import signal
 import subprocess
@@ -116,7 +115,7 @@ def test_native_crash_is_reported_by_the_next_run(
     assert rec["record"]["severityNumber"] == 21  # FATAL
     trace = a["exception.stacktrace"]
     assert "Current thread" in trace
-    assert f'File "~/src/crasher/crasher.py", line' in trace and f"in {frame}" in trace
+    assert 'File "~/src/crasher/crasher.py", line' in trace and f"in {frame}" in trace
     assert str(app.home) not in trace  # scrubbed: the home directory became ~
     # The crashed run's resource: its version and session, not the reporting run's.
     assert res["service.version"] == "1.0.0"
