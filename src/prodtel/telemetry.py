@@ -45,10 +45,13 @@ class Telemetry:
         self.resource: dict[str, str] = {}
         self._scrubber: Scrubber | None = None
         self.max_queue = 100_000
-        if self.decision.first_run and settings.show_notice:
+        # Shown at the end of the run (`shutdown`), so a `telemetry` command run first can
+        # cancel it: `telemetry disable` must not print a notice telling to run it.
+        self.notice_due = self.decision.first_run and settings.show_notice
+        if settings.debug and self.decision.level == levels.OFF:
             from prodtel import notice
 
-            notice.maybe_show(settings, self.store)
+            notice.explain_off(settings, self.decision)
         if self.decision.level > levels.OFF:
             self._start()
 
@@ -199,7 +202,13 @@ class Telemetry:
         return self.worker.flush(timeout) if self.worker else True
 
     def shutdown(self, timeout: float | None = None) -> None:
-        """Bounded: waits at most `timeout` (default: the exit budget) for a last export."""
+        """Bounded: waits at most `timeout` (default: the exit budget) for a last export.
+        Shows the first-run notice if it is due."""
+        if self.notice_due:
+            self.notice_due = False
+            from prodtel import notice
+
+            notice.maybe_show(self.settings, self.store)
         w, self.worker = self.worker, None
         if w is not None:
             w.shutdown(self.settings.exit_timeout if timeout is None else timeout)

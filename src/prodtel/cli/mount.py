@@ -33,6 +33,7 @@ def execute(
 ) -> int:
     """Run one telemetry command and print its result. Returns the exit code."""
     t = _telemetry()
+    t.notice_due = False  # a telemetry command is the user's answer: never print the notice
     data: Any
     if cmd == "status":
         data = commands.status(t, explain=explain)
