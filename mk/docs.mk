@@ -6,7 +6,9 @@ TEST_TARGETS += check-docs
 docs: venv
 	$(BIN)/prodtel docs --catalog $(LOADGEN_CATALOG) --output examples/loadgen/USAGE.md
 	$(BIN)/prodtel schema --catalog $(LOADGEN_CATALOG) --output examples/loadgen/events.schema.json
+	$(PY) -m prodtel.settings_doc > docs/settings.md
 
 check-docs: venv
 	$(BIN)/prodtel docs --catalog $(LOADGEN_CATALOG) --check examples/loadgen/USAGE.md
 	$(BIN)/prodtel schema --catalog $(LOADGEN_CATALOG) --check examples/loadgen/events.schema.json
+	$(PY) -m prodtel.settings_doc | diff -u docs/settings.md - || { echo "docs/settings.md is stale: make docs"; exit 1; }
