@@ -362,3 +362,10 @@ def test_conventions_describe_the_record_uid_as_it_is() -> None:
     text = (Path(__file__).resolve().parents[1] / "docs/conventions.md").read_text()
     assert "uuid4 hex" not in text
     assert "log.record.uid" in text
+
+
+def test_the_collector_keeps_the_ci_tag_only_when_the_policy_sends_it() -> None:
+    from prodtel.collector_config.transform import resource_keys
+
+    assert "prodtel.ci" in resource_keys(Catalog("x", [], policy=Policy(ci="tag")))
+    assert "prodtel.ci" not in resource_keys(Catalog("x", [], policy=Policy(ci="send")))

@@ -23,8 +23,8 @@ if TYPE_CHECKING:
 
     from prodtel.catalog import Attr, Catalog, CatalogError, Event
     from prodtel.config import TestHooks
-    from prodtel.policy import Policy
     from prodtel.decorators import command, event
+    from prodtel.policy import Policy
     from prodtel.runsummary import Summary
     from prodtel.telemetry import Telemetry
 

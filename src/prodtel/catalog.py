@@ -97,7 +97,7 @@ class Attr:
 class Event:
     """An event the app sends: name, description, attributes and the version that added it."""
 
-    __slots__ = ("attrs", "description", "level", "name", "since")
+    __slots__ = ("attrs", "builtin", "description", "level", "name", "since")
 
     def __init__(
         self,
@@ -114,6 +114,7 @@ class Event:
         self.attrs = _by_name(attrs, f"event {name!r}")
         self.since = since
         self.level = level
+        self.builtin = False  # True only for prodtel's own events (builtin_events())
 
     def __repr__(self) -> str:
         return f"Event({self.name!r}, attrs={list(self.attrs)})"
@@ -142,7 +143,8 @@ class Catalog:
             if a.name in RESERVED_ATTRS:
                 raise CatalogError(f"context attribute {a.name!r} is reserved: prodtel sets it")
         if include_builtins:
-            evs += builtin_events()
+            known = {e.name for e in evs if e.builtin}  # another catalog's events passed on
+            evs += [e for e in builtin_events() if e.name not in known]
         self.events: dict[str, Event] = {}
         for e in evs:
             if e.name in self.events:
@@ -296,6 +298,8 @@ def _suggest(name: str) -> str:
 
 
 def _check_not_reserved(e: Event) -> None:
+    if e.builtin:
+        return
     if e.name in RESERVED_EVENTS:
         hint = " (use @prodtel.command to send it)" if e.name == COMMAND else ""
         raise CatalogError(
@@ -318,7 +322,7 @@ def _by_name(attrs: Iterable[Attr], where: str) -> dict[str, Attr]:
 
 # -- the events prodtel itself sends (docs/conventions.md); every catalog includes them --------
 def builtin_events() -> list[Event]:
-    return [
+    events = [
         Event(
             COMMAND,
             "A command ran: its name, how long it took and whether it failed.",
@@ -360,3 +364,6 @@ def builtin_events() -> list[Event]:
             level="crash",
         ),
     ]
+    for e in events:
+        e.builtin = True
+    return events

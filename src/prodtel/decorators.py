@@ -105,9 +105,7 @@ def _timed(event_name: str, static: dict[str, Any], command: str | None) -> Call
     return decorate
 
 
-def _repoint_typer(
-    fn: Callable[..., Any], wrapped: Callable[..., Any], scope: dict[str, Any]
-) -> None:
+def _repoint_typer(fn: Callable[..., Any], wrapped: Callable[..., Any], scope: list[Any]) -> None:
     """If `fn` is already registered with a typer app of the decorating module (the decorator
     sits above `@app.command()`), register the wrapper instead."""
     typer = sys.modules.get("typer")

@@ -161,7 +161,7 @@ def click_group(name: str = "telemetry") -> click.Group:
     return group
 
 
-class _Level(str, enum.Enum):  # typer shows an Enum as a choice: [crash|error|all]
+class _Level(enum.StrEnum):  # typer shows an Enum as a choice: [crash|error|all]
     crash = "crash"
     error = "error"
     all = "all"

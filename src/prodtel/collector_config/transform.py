@@ -20,6 +20,11 @@ SCOPE_MAX_BYTES = 128
 SCHEMA_URL_MAX_BYTES = 256
 
 
+def resource_keys(catalog: Catalog) -> list[str]:
+    """The resource keys to keep: `prodtel.ci` only when the app's Policy tags CI runs."""
+    return [k for k in RESOURCE_KEYS if k != "prodtel.ci" or catalog.policy.ci == "tag"]
+
+
 def filter_conditions(catalog: Catalog) -> list[str]:
     """Drop conditions (any true drops the record): another app's records, unknown events."""
     return [
@@ -62,7 +67,7 @@ def transform_groups(catalog: Catalog) -> list[dict[str, Any]]:
         {
             "context": "resource",
             "statements": [
-                f"keep_keys(resource.attributes, {literal_list(RESOURCE_KEYS)})",
+                f"keep_keys(resource.attributes, {literal_list(resource_keys(catalog))})",
                 f"truncate_all(resource.attributes, {RESOURCE_MAX_BYTES})",
                 cap("resource.schema_url", SCHEMA_URL_MAX_BYTES),
                 mask("resource.schema_url"),
