@@ -280,6 +280,8 @@ def test_telemetry_commands_never_print_the_first_run_notice(
 
     err = _Tty()
     monkeypatch.setattr("sys.stderr", err)
+    monkeypatch.setattr("sys.argv", ["imgshrink", "telemetry", cmd])
+    prodtel.cli.click_group()  # the app mounts the commands as `telemetry`
     t = start(tmp_path, {})
     assert t.decision.first_run
     assert execute(cmd) == 0
@@ -287,16 +289,29 @@ def test_telemetry_commands_never_print_the_first_run_notice(
     assert "anonymous usage" not in err.getvalue()
 
 
-def test_a_first_run_on_a_terminal_shows_the_notice_at_the_end(
+def test_a_first_run_on_a_terminal_shows_the_notice(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     err = _Tty()
     monkeypatch.setattr("sys.stderr", err)
+    monkeypatch.setattr("sys.argv", ["imgshrink", "shrink", "a.png"])
+    start(tmp_path, {})
+    prodtel.shutdown(0)
+    assert "imgshrink collects anonymous usage data" in err.getvalue()
+    assert "--no-stats" in err.getvalue() and "IMGSHRINK_NO_STATS=1" in err.getvalue()
+
+
+def test_a_run_that_only_looked_like_a_telemetry_command_shows_it_at_the_end(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    err = _Tty()
+    monkeypatch.setattr("sys.stderr", err)
+    monkeypatch.setattr("sys.argv", ["imgshrink", "shrink", "telemetry"])  # a file so named
+    prodtel.cli.click_group()
     start(tmp_path, {})
     assert err.getvalue() == ""
     prodtel.shutdown(0)
     assert "imgshrink collects anonymous usage data" in err.getvalue()
-    assert "--no-stats" in err.getvalue() and "IMGSHRINK_NO_STATS=1" in err.getvalue()
 
 
 # -- 4. debug mode explains silence ---------------------------------------------------------------

@@ -99,6 +99,7 @@ def init(
     cli_flag: str | None = None,
     ci: str | None = None,
     show_notice: bool | None = None,
+    notice: str | None = None,
     test_hooks: TestHooks | None = None,
     **deprecated: Any,
 ) -> Telemetry:
@@ -130,7 +131,8 @@ def init(
         command: overrides `Policy.command`, the program name users type; for tests.
         cli_flag: overrides `Policy.cli_flag`, the opt-out flag named in the notice; for tests.
         ci: overrides `Policy.ci` ("send", "suppress" or "tag"); for tests.
-        show_notice: overrides `Policy.notice`, the first-run notice on a terminal; for tests.
+        show_notice: False never shows the first-run notice (`Policy(notice="never")`); for tests.
+        notice: overrides `Policy.notice`: "tty" (the notice only on a terminal) or "always".
         test_hooks: `prodtel.testing.TestHooks(clock=..., installation_id=..., environ=...)`.
     """
     given = {k: v for k, v in locals().items() if k not in ("catalog", "version", "deprecated")}

@@ -34,18 +34,38 @@ _CI = {
 }
 
 
-def _default_sentence(default: str, notice: bool, cmd: str) -> str:
-    if default == "opt-out" and notice:
-        return "On the first run a notice is shown and nothing is sent."
-    return f"Nothing is sent until you run `{cmd} telemetry enable`."
-
-
 def _payload(e: Event, context: dict[str, Attr]) -> str:
     parts = []
     for a in e.attrs.values():
         enum = f" (one of {', '.join(f'`{v}`' for v in a.enum)})" if a.enum else ""
         parts.append(f"`{a.name}` ({a.type_name}): {a.description}{enum}")
     return "<br>".join(parts) or ""
+
+
+def _first_run(cmd: str, level_env: str, notice: str, default: str) -> list[str]:
+    if default == "opt-in" or notice == "never":
+        return [
+            "## Nothing is sent until you turn it on",
+            "",
+            f"Nothing is sent until you run `{cmd} telemetry enable` or set `{level_env}=all`.",
+        ]
+    if notice == "always":
+        where = (
+            "The first time it runs, it prints a notice about this on stderr, also when no "
+            "terminal is attached (CI, containers, scripts), and that run sends nothing."
+        )
+    else:
+        where = (
+            "The first time it runs on a terminal, it prints a notice about this, and nothing is "
+            "sent until the notice has been shown. A program that never runs on a terminal (CI, "
+            f"containers, scripts) therefore sends nothing, and `{cmd} telemetry status` says why."
+        )
+    return [
+        "## The first-run notice",
+        "",
+        f"{where} To turn it on without the notice, run `{cmd} telemetry enable` or set "
+        f"`{level_env}=all`.",
+    ]
 
 
 def render(catalog: Catalog) -> str:
@@ -76,7 +96,9 @@ def render(catalog: Catalog) -> str:
         "",
         f"An opt-out always wins. `{cmd} telemetry status --explain` shows whether telemetry is on "
         f"and which setting decided it; `{cmd} telemetry show` lists the last events actually "
-        f"sent. {_default_sentence(p.default, p.notice, cmd)}{_CI[p.ci]}",
+        f"sent.{_CI[p.ci]}",
+        "",
+        *_first_run(cmd, p.level_env or "", p.notice, p.default),
         "",
         "## What every report carries",
         "",

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
 
 DEFAULTS = ("opt-out", "opt-in")
 CI_CHOICES = ("send", "suppress", "tag")
+NOTICE_CHOICES = ("tty", "always", "never")
 _ENV_CHARS = set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_")
 
 
@@ -32,8 +33,9 @@ class Policy:
     cli_flag: the opt-out flag the app parses and passes as `init(cli_opt_out=...)`.
     default: "opt-out" (on after the first-run notice) or "opt-in" (off until enabled).
     ci: in CI, "send", "suppress" (send nothing) or "tag" (send, with resource `prodtel.ci`).
-    notice: show the first-run notice (on a terminal). Without it an opt-out app never sends
-        until the user runs `<command> telemetry enable`.
+    notice: the first-run notice: "tty" (only on a terminal), "always" (also without one:
+        CI, containers, scripts) or "never" (then an opt-out app sends only after
+        `<command> telemetry enable`).
     command: the program name the notice and the usage page show; default the app name.
     """
 
@@ -47,7 +49,7 @@ class Policy:
         cli_flag: str = "--no-usage-report",
         default: str = "opt-out",
         ci: str = "send",
-        notice: bool = True,
+        notice: str = "tty",
         command: str | None = None,
     ) -> None:
         if default not in DEFAULTS:
@@ -60,6 +62,10 @@ class Policy:
         for var in (level_env, *(envs or ())):
             if var is not None and (not var or not set(var) <= _ENV_CHARS or var[0].isdigit()):
                 raise PolicyError(f"Policy: {var!r} is not an environment variable name")
+        if notice not in NOTICE_CHOICES:
+            raise PolicyError(
+                f"Policy(notice=...) must be 'tty', 'always' or 'never', not {notice!r}"
+            )
         if not cli_flag.startswith("-"):
             raise PolicyError(f"Policy(cli_flag=...) must start with '-', not {cli_flag!r}")
         self.level_env = level_env
@@ -67,7 +73,7 @@ class Policy:
         self.cli_flag = cli_flag
         self.default = default
         self.ci = ci
-        self.notice = bool(notice)
+        self.notice = notice
         self.command = command
 
     def resolved(self, app: str) -> Policy:

@@ -45,13 +45,17 @@ class Telemetry:
         self.resource: dict[str, str] = {}
         self._scrubber: Scrubber | None = None
         self.max_queue = 100_000
-        # Shown at the end of the run (`shutdown`), so a `telemetry` command run first can
-        # cancel it: `telemetry disable` must not print a notice telling to run it.
         self.notice_due = self.decision.first_run and settings.show_notice
-        if settings.debug and self.decision.level == levels.OFF:
+        if self.notice_due or (settings.debug and self.decision.level == levels.OFF):
             from prodtel import notice
 
-            notice.explain_off(settings, self.decision)
+            # In a `telemetry` command run the notice waits for `shutdown`, and the command
+            # cancels it (cli.mount.execute).
+            if self.notice_due and not notice.telemetry_command_running():
+                self.notice_due = False
+                notice.maybe_show(settings, self.store)
+            if settings.debug and self.decision.level == levels.OFF:
+                notice.explain_off(settings, self.decision)
         if self.decision.level > levels.OFF:
             self._start()
 
@@ -203,7 +207,8 @@ class Telemetry:
 
     def shutdown(self, timeout: float | None = None) -> None:
         """Bounded: waits at most `timeout` (default: the exit budget) for a last export.
-        Shows the first-run notice if it is due."""
+        Shows the first-run notice if it is still due (a run that looked like a `telemetry`
+        command but was not)."""
         if self.notice_due:
             self.notice_due = False
             from prodtel import notice

@@ -81,6 +81,9 @@ def execute(
 # -- argparse ------------------------------------------------------------------------------------
 def add_argparse(subparsers: argparse._SubParsersAction[Any], name: str = "telemetry") -> None:
     """Add `<name> status|enable|disable|show|pending|reset-id` to an argparse CLI."""
+    from prodtel import notice
+
+    notice.MOUNTED.add(name)
     p = subparsers.add_parser(name, help="see and control anonymous usage reporting")
     sub = p.add_subparsers(dest="telemetry_cmd", required=True)
     for cmd in COMMANDS:
@@ -118,6 +121,10 @@ _HELP = {
 def click_group(name: str = "telemetry") -> click.Group:
     """A click group with the telemetry commands: `cli.add_command(click_group())`."""
     import click
+
+    from prodtel import notice
+
+    notice.MOUNTED.add(name)
 
     @click.group(name=name, help="See and control anonymous usage reporting.")
     def group() -> None:
@@ -168,8 +175,12 @@ class _Level(enum.StrEnum):  # typer shows an Enum as a choice: [crash|error|all
 
 
 # -- typer ---------------------------------------------------------------------------------------
-def typer_app() -> typer.Typer:
-    """A typer app with the telemetry commands: `app.add_typer(typer_app(), name="telemetry")`."""
+def typer_app(name: str = "telemetry") -> typer.Typer:
+    """A typer app with the telemetry commands: `app.add_typer(typer_app(), name="telemetry")`
+    (pass the same `name` to both if you mount it under another one)."""
+    from prodtel import notice
+
+    notice.MOUNTED.add(name)
     import typer
 
     app = typer.Typer(help="See and control anonymous usage reporting.", no_args_is_help=True)
