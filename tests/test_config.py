@@ -9,7 +9,7 @@ import pytest
 
 import prodtel
 from prodtel import Catalog
-from prodtel.config import PARAMS, Settings, TestHooks
+from prodtel.config import PARAMS, POLICY_FIELDS, Settings, TestHooks
 
 CAT = Catalog("cfgapp", [])
 
@@ -79,7 +79,11 @@ def test_the_init_keyword_beats_the_default(
 def test_the_default_applies_when_neither_is_set() -> None:
     s = settings({})
     assert {k: getattr(s, k) for k in DEFAULTS} == DEFAULTS
-    assert {k for k, v in s.sources.items() if v != "default"} == {"test_hooks"}
+    from_policy = {k for k, v in s.sources.items() if v == "catalog policy"}
+    assert from_policy == set(POLICY_FIELDS)  # the catalog's Policy supplies these
+    assert {k for k, v in s.sources.items() if v not in ("default", "catalog policy")} == {
+        "test_hooks"
+    }
 
 
 def test_the_table_lists_every_knob_once_and_env_vars_only_where_documented() -> None:
