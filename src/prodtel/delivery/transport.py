@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+from prodtel.delivery import resolve
 from prodtel.delivery.sinks import ExportResult
 
 TYPE_CHECKING = False
@@ -37,6 +38,7 @@ class HttpTransport:
         self.path = (u.path or "/v1/logs") + (f"?{u.query}" if u.query else "")
         self.conn: http.client.HTTPConnection | None = None
         self.last_error: str | None = None
+        resolve.prefetch(self.host, self.port)  # in the background, from init on
 
     def post(
         self, body: bytes, timeout: float, compressed: bool = False
@@ -79,6 +81,7 @@ class HttpTransport:
         if conn is None:
             cls = http.client.HTTPSConnection if self.https else http.client.HTTPConnection
             conn = self.conn = cls(self.host, self.port, timeout=timeout)
+            conn._create_connection = resolve.create_connection  # type: ignore[attr-defined]
         conn.timeout = timeout
         if conn.sock is not None:
             conn.sock.settimeout(timeout)
