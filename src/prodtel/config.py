@@ -10,33 +10,29 @@ overrides the keyword even when the keyword is given. Env vars are read in the o
 empty one counts as unset; one that does not parse is ignored (the next source applies) and
 named in `status()["problems"]`, so a typo never stops the app. A keyword of None counts as not
 given. Consent itself is not a knob here: it has its own, stricter rule (consent/resolve.py).
-`<APP>` is the app name in upper case, other characters as `_` (app "my-tool": MY_TOOL). The
-host's OTEL_* vars come last and only with `otel_env=True` (see prodtel.endpoint for why).
+`<APP>` is the app name in upper case, other characters as `_` (app "my-tool": MY_TOOL).
+
+The host's OTel vars count only with `otel_env=True`, after the ones above (prodtel.endpoint
+says why): OTEL_EXPORTER_OTLP_LOGS_ENDPOINT (a full URL) and OTEL_EXPORTER_OTLP_ENDPOINT for
+endpoint; OTEL_EXPORTER_OTLP_LOGS_HEADERS, OTEL_EXPORTER_OTLP_HEADERS for headers;
+OTEL_EXPORTER_OTLP_LOGS_CERTIFICATE, OTEL_EXPORTER_OTLP_CERTIFICATE for ca_file;
+OTEL_EXPORTER_OTLP_LOGS_CLIENT_CERTIFICATE, OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE for
+client_cert; OTEL_EXPORTER_OTLP_LOGS_CLIENT_KEY, OTEL_EXPORTER_OTLP_CLIENT_KEY for client_key.
 Proxies (HTTPS_PROXY, HTTP_PROXY, NO_PROXY) are read as every HTTP client does
 (prodtel.delivery.proxy).
 
 | keyword        | env vars (first set wins)                         | default                   |
 |----------------|---------------------------------------------------|---------------------------|
-| endpoint       | <APP>_TELEMETRY_ENDPOINT, PRODTEL_ENDPOINT (base  | none: nothing is sent     |
-|                | URLs, + /v1/logs); with otel_env=True also        |                           |
-|                | OTEL_EXPORTER_OTLP_LOGS_ENDPOINT (full URL),      |                           |
-|                | OTEL_EXPORTER_OTLP_ENDPOINT                       |                           |
-| headers        | <APP>_TELEMETRY_HEADERS, PRODTEL_HEADERS ("k=v,   | none                      |
-|                | k2=v2", values URL-decoded); with otel_env=True   |                           |
-|                | OTEL_EXPORTER_OTLP_LOGS_HEADERS,                  |                           |
-|                | OTEL_EXPORTER_OTLP_HEADERS                        |                           |
-| ca_file        | <APP>_TELEMETRY_CA_FILE, PRODTEL_CA_FILE; with    | system CAs (SSL_CERT_FILE |
-|                | otel_env OTEL_EXPORTER_OTLP_LOGS_CERTIFICATE,     | is honoured)              |
-|                | OTEL_EXPORTER_OTLP_CERTIFICATE                    |                           |
-| client_cert    | <APP>_TELEMETRY_CLIENT_CERT, PRODTEL_CLIENT_CERT; | none                      |
-|                | with otel_env OTEL_EXPORTER_OTLP_LOGS_CLIENT_     |                           |
-|                | CERTIFICATE, OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE|                           |
-| client_key     | <APP>_TELEMETRY_CLIENT_KEY, PRODTEL_CLIENT_KEY;   | none (key in client_cert) |
-|                | with otel_env OTEL_EXPORTER_OTLP_LOGS_CLIENT_KEY, |                           |
-|                | OTEL_EXPORTER_OTLP_CLIENT_KEY                     |                           |
-| request_timeout| PRODTEL_REQUEST_TIMEOUT (seconds per request off  | 10.0                      |
-|                | the exit path)                                    |                           |
-| otel_env       | - (True: the host's OTEL_EXPORTER_OTLP_* count)   | False                     |
+| endpoint       | <APP>_TELEMETRY_ENDPOINT, PRODTEL_ENDPOINT         | none: nothing is sent     |
+|                | (base URLs: + /v1/logs)                           |                           |
+| headers        | <APP>_TELEMETRY_HEADERS, PRODTEL_HEADERS           | none                      |
+|                | ("k=v,k2=v2", values URL-decoded)                 |                           |
+| ca_file        | <APP>_TELEMETRY_CA_FILE, PRODTEL_CA_FILE           | system CAs (SSL_CERT_FILE |
+|                |                                                   | is honoured)              |
+| client_cert    | <APP>_TELEMETRY_CLIENT_CERT, PRODTEL_CLIENT_CERT   | none                      |
+| client_key     | <APP>_TELEMETRY_CLIENT_KEY, PRODTEL_CLIENT_KEY     | none (key in client_cert) |
+| request_timeout| PRODTEL_REQUEST_TIMEOUT (seconds, off exit path)  | 10.0                      |
+| otel_env       | - (True: the host's OTel vars above also count)   | False                     |
 | strict         | PRODTEL_STRICT (1/0, true/false, yes/no, on/off)  | False                     |
 | debug          | PRODTEL_DEBUG (print records on stderr, send none) | False                    |
 | exit_timeout   | PRODTEL_EXIT_TIMEOUT (seconds for the last send)  | 0.02                      |

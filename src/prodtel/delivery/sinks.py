@@ -221,7 +221,7 @@ class OutboxSink(Sink):
             now = time.monotonic()
             if deadline is None and now < self.backoff_until:
                 return False
-            timeout = 10.0 if deadline is None else deadline - now
+            timeout = self.transport.timeout if deadline is None else deadline - now
             if timeout <= 0:
                 return False
             batches = self.outbox.lease(MAX_POST, MAX_POST_BYTES)

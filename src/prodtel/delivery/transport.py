@@ -12,6 +12,8 @@ from prodtel.delivery.sinks import ExportResult
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     import http.client
+    import ssl
+    from collections.abc import Callable, Mapping
 
 
 def warm_imports() -> None:
@@ -19,6 +21,7 @@ def warm_imports() -> None:
     import ever runs on the worker thread (a fork during an import there breaks the child)."""
     import gzip  # noqa: F401
     import http.client  # noqa: F401
+    import ssl  # noqa: F401
 
     import prodtel.scrub
     import prodtel.sentlog  # noqa: F401
@@ -27,8 +30,26 @@ def warm_imports() -> None:
 
 
 class HttpTransport:
-    def __init__(self, url: str) -> None:
+    """POSTs to one OTLP/HTTP URL: through a forward proxy when the environment names one
+    (CONNECT tunnel for https), with the app's CA bundle, client certificate and extra headers.
+
+    `headers` may hold an ingest key: they are sent, never logged or shown. `timeout` is the
+    per-request timeout off the exit path (the exit path passes its own, shorter one).
+    `report`: called with the last error (None after a success) when it changes."""
+
+    def __init__(
+        self,
+        url: str,
+        headers: Mapping[str, str] | None = None,
+        ca_file: str | None = None,
+        client_cert: str | None = None,
+        client_key: str | None = None,
+        timeout: float = 10.0,
+        report: Callable[[str | None], None] | None = None,
+    ) -> None:
         from urllib.parse import urlsplit
+
+        from prodtel.delivery.proxy import find_proxy
 
         u = urlsplit(url)
         self.url = url
@@ -38,7 +59,28 @@ class HttpTransport:
         self.path = (u.path or "/v1/logs") + (f"?{u.query}" if u.query else "")
         self.conn: http.client.HTTPConnection | None = None
         self.last_error: str | None = None
-        resolve.prefetch(self.host, self.port)  # in the background, from init on
+        self.timeout = timeout
+        self.report = report
+        self.tls = (ca_file, client_cert, client_key)
+        self.context: ssl.SSLContext | None = None
+        self.headers = {
+            "Content-Type": "application/x-protobuf",
+            "Content-Encoding": "gzip",
+            "User-Agent": "prodtel-python",
+            **(headers or {}),
+        }
+        self.proxy = find_proxy(url)
+        # Where the socket goes: the proxy if there is one (the collector's name is then the
+        # proxy's to resolve), else the collector.
+        if self.proxy is not None:
+            self.connect_to = (self.proxy.host, self.proxy.port)
+            if self.proxy.auth and not self.https:
+                self.headers["Proxy-Authorization"] = self.proxy.auth
+            if not self.https:  # a plain-HTTP proxy gets the absolute URL
+                self.path = f"http://{self.host}:{self.port}{self.path}"
+        else:
+            self.connect_to = (self.host, self.port)
+        resolve.prefetch(*self.connect_to)  # in the background, from init on
 
     def post(
         self, body: bytes, timeout: float, compressed: bool = False
@@ -50,42 +92,66 @@ class HttpTransport:
         data = body if compressed else gzip.compress(body, compresslevel=1)
         try:
             conn = self._connect(timeout)
-            conn.request(
-                "POST",
-                self.path,
-                data,
-                {
-                    "Content-Type": "application/x-protobuf",
-                    "Content-Encoding": "gzip",
-                    "User-Agent": "prodtel-python",
-                },
-            )
+            conn.request("POST", self.path, data, self.headers)
             resp = conn.getresponse()
             resp.read()
-        except (OSError, http.client.HTTPException) as e:
+        except (OSError, http.client.HTTPException, ValueError) as e:
             self.close()
-            self.last_error = f"{type(e).__name__}: {e}"
+            self._failed(f"{type(e).__name__}: {e}", timeout)
             return ExportResult.RETRY, 0.0
         if 200 <= resp.status < 300:
-            self.last_error = None
+            self._failed(None, timeout)
             return ExportResult.OK, 0.0
-        self.last_error = f"HTTP {resp.status}"
-        if resp.status == 429 or resp.status >= 500:
+        self._failed(f"HTTP {resp.status} from the collector", timeout)
+        if resp.status in (407, 429) or resp.status >= 500:  # 407: the proxy wants auth
             return ExportResult.RETRY, retry_after(resp.getheader("Retry-After"))
         return ExportResult.DROP, 0.0
+
+    def _failed(self, error: str | None, timeout: float) -> None:
+        """Remember the outcome; tell `report` when it changed. A short exit-budget attempt
+        that timed out says nothing about the collector, so it is not reported."""
+        changed = error != self.last_error
+        self.last_error = error
+        if changed and self.report is not None and (error is None or timeout >= 1.0):
+            try:
+                self.report(error)
+            except Exception:
+                pass
 
     def _connect(self, timeout: float) -> http.client.HTTPConnection:
         import http.client
 
         conn = self.conn
         if conn is None:
-            cls = http.client.HTTPSConnection if self.https else http.client.HTTPConnection
-            conn = self.conn = cls(self.host, self.port, timeout=timeout)
+            host, port = self.connect_to
+            if self.https:
+                conn = http.client.HTTPSConnection(
+                    host, port, timeout=timeout, context=self._tls_context()
+                )
+                if self.proxy is not None:
+                    auth = {"Proxy-Authorization": self.proxy.auth} if self.proxy.auth else None
+                    conn.set_tunnel(self.host, self.port, headers=auth)
+            else:
+                conn = http.client.HTTPConnection(host, port, timeout=timeout)
             conn._create_connection = resolve.create_connection  # type: ignore[attr-defined]
+            self.conn = conn
         conn.timeout = timeout
         if conn.sock is not None:
             conn.sock.settimeout(timeout)
         return conn
+
+    def _tls_context(self) -> ssl.SSLContext:
+        """Built once, on first connect (loading CAs takes milliseconds): the app's CA bundle
+        if set (else the system's, which honours SSL_CERT_FILE), and its client certificate."""
+        if self.context is None:
+            import ssl
+
+            ca_file, cert, key = self.tls
+            ctx = ssl.create_default_context(cafile=ca_file)
+            if cert:
+                ctx.load_cert_chain(cert, key)
+            self.context = ctx
+        return self.context
 
     def close(self) -> None:
         conn, self.conn = self.conn, None

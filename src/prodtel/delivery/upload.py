@@ -12,17 +12,26 @@ import os
 import sys
 import time
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
 LOCK = "upload.lock"
+OPTIONS_ENV = "PRODTEL_UPLOADER_TRANSPORT"
 BUDGET_S = 60.0
 
 
-def spawn(state_dir: str, url: str) -> bool:
+def spawn(state_dir: str, url: str, options: str | None = None) -> bool:
     """Start the uploader unless one is running; never blocks. True if started. Uses
-    posix_spawn where there is one: no subprocess import and no fork on the exit path."""
+    posix_spawn where there is one: no subprocess import and no fork on the exit path.
+    `options`: the transport's settings as JSON (`transport_options`), passed in the child's
+    environment, not its argv, which any user can read (headers may hold an ingest key)."""
     if _locked(state_dir):
         return False
     argv = [sys.executable, "-m", "prodtel.delivery.upload", state_dir, url]
     env = {**os.environ, "PRODTEL_UPLOADER": "1"}
+    if options:
+        env[OPTIONS_ENV] = options
     try:
         if hasattr(os, "posix_spawn"):
             devnull = [(os.POSIX_SPAWN_OPEN, fd, os.devnull, os.O_RDWR, 0) for fd in (0, 1, 2)]
@@ -73,13 +82,28 @@ def run(state_dir: str, url: str, budget_s: float = BUDGET_S) -> int:
         from prodtel.delivery.sinks import OutboxSink
 
         stats: dict[str, int] = {}
-        sink = OutboxSink(None, Outbox(state_dir), HttpTransport(url), stats, state_dir)  # type: ignore[arg-type]
+        transport = HttpTransport(url, **transport_options(state_dir))
+        sink = OutboxSink(None, Outbox(state_dir), transport, stats, state_dir)  # type: ignore[arg-type]
         end = time.monotonic() + budget_s
         while time.monotonic() < end:
             if sink.send(min(end, time.monotonic() + 10.0)):
                 return 0
             time.sleep(min(max(sink.backoff_until - time.monotonic(), 0.2), 10.0))
         return 1
+
+
+def transport_options(state_dir: str) -> dict[str, Any]:
+    """The parent's transport settings from OPTIONS_ENV, plus the health reporter."""
+    import json
+
+    from prodtel.delivery.health import Reporter
+
+    try:
+        options = dict(json.loads(os.environ.get(OPTIONS_ENV) or "{}"))
+    except (ValueError, TypeError):
+        options = {}
+    allowed = {"headers", "ca_file", "client_cert", "client_key", "timeout"}
+    return {**{k: v for k, v in options.items() if k in allowed}, "report": Reporter(state_dir)}
 
 
 if __name__ == "__main__":
