@@ -12,14 +12,22 @@ from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsSer
 
 
 class Receiver:
-    def __init__(self) -> None:
+    def __init__(self, require: dict[str, str] | None = None) -> None:
+        """`require`: headers a request must carry, else it gets 401 (an ingest key)."""
         self.records: list[dict[str, Any]] = []
         self.requests = 0
+        self.headers: list[dict[str, str]] = []  # each request's headers
         outer = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                outer.headers.append(dict(self.headers.items()))
+                if any(self.headers.get(k) != v for k, v in (require or {}).items()):
+                    self.send_response(401)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
                 if self.headers.get("Content-Encoding") == "gzip":
                     body = gzip.decompress(body)
                 outer.requests += 1

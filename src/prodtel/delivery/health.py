@@ -21,6 +21,8 @@ class Reporter:
         self.path = os.path.join(state_dir, FILE)
 
     def __call__(self, error: str | None) -> None:
+        if error is None and not os.path.exists(self.path):
+            return  # nothing to clear: no write on a healthy exit path
         data = {"error": error, "at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
         tmp = f"{self.path}.{os.getpid()}.tmp"
         try:

@@ -61,6 +61,7 @@ class HttpTransport:
         self.last_error: str | None = None
         self.timeout = timeout
         self.report = report
+        self.reported: str | None | bool = False  # what `report` was told last (False: nothing)
         self.tls = (ca_file, client_cert, client_key)
         self.context: ssl.SSLContext | None = None
         self.headers = {
@@ -110,13 +111,14 @@ class HttpTransport:
     def _failed(self, error: str | None, timeout: float) -> None:
         """Remember the outcome; tell `report` when it changed. A short exit-budget attempt
         that timed out says nothing about the collector, so it is not reported."""
-        changed = error != self.last_error
         self.last_error = error
-        if changed and self.report is not None and (error is None or timeout >= 1.0):
-            try:
-                self.report(error)
-            except Exception:
-                pass
+        if self.report is None or error == self.reported or (error and timeout < 1.0):
+            return
+        self.reported = error
+        try:
+            self.report(error)
+        except Exception:
+            pass
 
     def _connect(self, timeout: float) -> http.client.HTTPConnection:
         import http.client
