@@ -26,6 +26,9 @@ def status(t: Telemetry, explain: bool = False) -> dict[str, Any]:
         "config_file": st.path,
         "installation_id": st.get("installation_id"),
         "notice_shown_at": st.get("notice_shown_at"),
+        "notice": t.settings.notice,
+        "why": None,
+        "how_to_enable": None,
         "endpoint": safe_url(t.settings.logs_url),
         "delivery": _delivery(t),
         "ci": d.ci,
@@ -36,6 +39,10 @@ def status(t: Telemetry, explain: bool = False) -> dict[str, Any]:
         "outbox": _outbox(t),
     }
     data["problems"] += _delivery_problems(data["delivery"])
+    if d.first_run:
+        from prodtel import notice
+
+        data["why"], data["how_to_enable"] = notice.why_off(t.settings, st.get("notice_shown_at"))
     if explain:
         data["sources"] = [s.as_dict() for s in d.sources]
         data["endpoint_sources"] = explain_endpoint(t.settings)
@@ -78,6 +85,8 @@ def render_status(data: dict[str, Any]) -> str:
     lines = [
         f"{data['app']} telemetry is {state} (level: {data['level']})",
         f"  decided by: {data['decided_by']}",
+        *([f"  why:        {data['why']}"] if data.get("why") else []),
+        *([f"  to turn on: {data['how_to_enable']}"] if data.get("how_to_enable") else []),
         f"  policy:     {data['policy']}",
         f"  config:     {data['config_file']}",
     ]
