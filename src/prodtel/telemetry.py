@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from prodtel.config import Settings
     from prodtel.consent.resolve import Decision
     from prodtel.consent.store import ConsentStore
+    from prodtel.delivery.exitplan import Handoff
     from prodtel.delivery.worker import Worker
     from prodtel.scrub import Scrubber
 
@@ -218,10 +219,10 @@ class Telemetry:
         }
 
 
-def _uploader(state_dir: str, url: str) -> Callable[[], None]:
-    def spawn() -> None:
+def _uploader(state_dir: str, url: str) -> Callable[[Handoff | None], None]:
+    def spawn(handoff: Handoff | None) -> None:
         from prodtel.delivery import upload  # only when delivery at exit failed
 
-        upload.spawn(state_dir, url)
+        upload.spawn(state_dir, url, handoff)
 
     return spawn

@@ -12,6 +12,7 @@ from prodtel.delivery.sinks import ExportResult
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     import http.client
+    import socket
 
 
 def warm_imports() -> None:
@@ -19,7 +20,9 @@ def warm_imports() -> None:
     import ever runs on the worker thread (a fork during an import there breaks the child)."""
     import gzip  # noqa: F401
     import http.client  # noqa: F401
+    import select  # noqa: F401
 
+    import prodtel.delivery.exitplan
     import prodtel.scrub
     import prodtel.sentlog  # noqa: F401
 
@@ -38,16 +41,22 @@ class HttpTransport:
         self.path = (u.path or "/v1/logs") + (f"?{u.query}" if u.query else "")
         self.conn: http.client.HTTPConnection | None = None
         self.last_error: str | None = None
+        self.estimate: float | None = None  # seconds the last answered POST took
+        self.pending_sock: socket.socket | None = None  # a request whose answer is late
         resolve.prefetch(self.host, self.port)  # in the background, from init on
 
     def post(
-        self, body: bytes, timeout: float, compressed: bool = False
+        self, body: bytes, timeout: float, compressed: bool = False, keep_pending: bool = False
     ) -> tuple[ExportResult, float]:
-        """(the result, seconds to wait before retrying). `compressed`: already gzip."""
+        """(the result, seconds to wait before retrying). `compressed`: already gzip.
+        `keep_pending`: when the request left but no answer came within `timeout`, keep its
+        socket in `pending_sock` (the answer is still to come) and return PENDING."""
         import gzip
         import http.client
+        import time
 
         data = body if compressed else gzip.compress(body, compresslevel=1)
+        start = time.monotonic()
         try:
             conn = self._connect(timeout)
             conn.request(
@@ -60,12 +69,20 @@ class HttpTransport:
                     "User-Agent": "prodtel-python",
                 },
             )
+            # The request left whole. Wait for the answer without reading a byte of it, so
+            # that, if it is late, the socket can change hands intact (see exitplan).
+            if keep_pending and not _readable(conn, timeout - (time.monotonic() - start)):
+                self.pending_sock, conn.sock = conn.sock, None
+                self.conn = None
+                self.last_error = "answer pending"
+                return ExportResult.PENDING, 0.0
             resp = conn.getresponse()
             resp.read()
         except (OSError, http.client.HTTPException) as e:
             self.close()
             self.last_error = f"{type(e).__name__}: {e}"
             return ExportResult.RETRY, 0.0
+        self.estimate = time.monotonic() - start
         if 200 <= resp.status < 300:
             self.last_error = None
             return ExportResult.OK, 0.0
@@ -73,6 +90,13 @@ class HttpTransport:
         if resp.status == 429 or resp.status >= 500:
             return ExportResult.RETRY, retry_after(resp.getheader("Retry-After"))
         return ExportResult.DROP, 0.0
+
+    def resolved_now(self) -> bool:
+        """The host name's addresses are known (never blocks)."""
+        return resolve.lookup(self.host, self.port) is not None
+
+    def connected(self) -> bool:
+        return self.conn is not None and self.conn.sock is not None
 
     def _connect(self, timeout: float) -> http.client.HTTPConnection:
         import http.client
@@ -95,6 +119,17 @@ class HttpTransport:
     def forget(self) -> None:
         """After fork: drop the parent's connection without touching its socket state."""
         self.conn = None
+
+
+def _readable(conn: http.client.HTTPConnection, timeout: float) -> bool:
+    import select
+
+    sock = conn.sock
+    if sock is None:
+        return True  # let getresponse() report it
+    if getattr(sock, "pending", lambda: 0)():  # TLS bytes already decrypted
+        return True
+    return bool(select.select([sock], [], [], max(timeout, 0.0))[0])
 
 
 def retry_after(value: str | None) -> float:
