@@ -67,6 +67,10 @@ class Sink(abc.ABC):
     def hand_over(self) -> None:  # noqa: B027 (an optional hook)
         """At exit: make rows this process was holding back available to others now."""
 
+    def waiting_for_name(self) -> bool:
+        """True while nothing can be sent because the host name has no answer yet."""
+        return False
+
     def take_handoff(self) -> Handoff | None:
         """At exit, after the last send: a request whose answer is late, for the uploader."""
         return None
@@ -240,6 +244,13 @@ class OutboxSink(Sink):
                 return False
             if self.exiting and not self._may_post_at_exit(timeout):
                 return not self.held and self.outbox.pending() == 0  # left to the uploader
+            if not self.transport.wait_resolved(timeout):  # lease nothing while unresolved
+                if self.outbox.pending() == 0:
+                    return not self.held
+                self.failures += 1
+                self.backoff_until = time.monotonic() + min(2.0 ** (self.failures - 1), 60.0)
+                _count(self.stats, "export_retries")
+                return False
             batches = self.outbox.lease(MAX_POST, MAX_POST_BYTES)
             if not batches:
                 return not self.held  # rows we are backing off on are not delivered yet
@@ -269,6 +280,9 @@ class OutboxSink(Sink):
                 self._save_estimate()
             if ok and self.state_dir:
                 self._log_sent(batches, foreign_ok=deadline is None)
+
+    def waiting_for_name(self) -> bool:
+        return not self.transport.resolved_now()
 
     def _may_post_at_exit(self, budget: float) -> bool:
         from prodtel.delivery import exitplan

@@ -95,6 +95,11 @@ class HttpTransport:
         """The host name's addresses are known (never blocks)."""
         return resolve.lookup(self.host, self.port) is not None
 
+    def wait_resolved(self, timeout: float) -> bool:
+        """Wait up to `timeout` for the host name's addresses, on an Event (never inside
+        getaddrinfo, so an exit never waits for this thread)."""
+        return resolve.wait(self.host, self.port, timeout) is not None
+
     def connected(self) -> bool:
         return self.conn is not None and self.conn.sock is not None
 

@@ -134,10 +134,10 @@ class Worker:
             self.sink.retry_now()
             self.wake.set()
             left = deadline - time.monotonic()
-            if self.idle.wait(max(0.0, min(left, 0.5))):
+            if self.idle.wait(max(0.0, min(left, 0.25))):
                 return True
-            if left <= 0.5:
-                return False
+            if left <= 0.25 or self.sink.waiting_for_name():
+                return False  # a silent resolver: the exit hands the records over
 
     def shutdown(self, timeout: float) -> None:
         """At exit: what is queued goes to the outbox, one send is tried within `timeout`
