@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from prodtel.config import Settings
     from prodtel.consent.resolve import Decision
     from prodtel.consent.store import ConsentStore
+    from prodtel.delivery.exitplan import Handoff
     from prodtel.delivery.transport import HttpTransport
     from prodtel.delivery.worker import Worker
     from prodtel.scrub import Scrubber
@@ -227,15 +228,17 @@ class Telemetry:
         }
 
 
-def _uploader(state_dir: str, url: str, options: dict[str, Any]) -> Callable[[], None]:
+def _uploader(
+    state_dir: str, url: str, options: dict[str, Any]
+) -> Callable[[Handoff | None], None]:
     import json
 
     given = {k: v for k, v in options.items() if v}  # the uploader's defaults otherwise
     encoded = json.dumps(given) if given else None
 
-    def spawn() -> None:
+    def spawn(handoff: Handoff | None) -> None:
         from prodtel.delivery import upload  # only when delivery at exit failed
 
-        upload.spawn(state_dir, url, encoded)
+        upload.spawn(state_dir, url, handoff, encoded)
 
     return spawn

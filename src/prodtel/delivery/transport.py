@@ -12,6 +12,7 @@ from prodtel.delivery.sinks import ExportResult
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     import http.client
+    import socket
     import ssl
     from collections.abc import Callable, Mapping
 
@@ -21,8 +22,10 @@ def warm_imports() -> None:
     import ever runs on the worker thread (a fork during an import there breaks the child)."""
     import gzip  # noqa: F401
     import http.client  # noqa: F401
+    import select  # noqa: F401
     import ssl  # noqa: F401
 
+    import prodtel.delivery.exitplan
     import prodtel.scrub
     import prodtel.sentlog  # noqa: F401
 
@@ -81,25 +84,39 @@ class HttpTransport:
                 self.path = f"http://{self.host}:{self.port}{self.path}"
         else:
             self.connect_to = (self.host, self.port)
+        self.estimate: float | None = None  # seconds the last answered POST took
+        self.pending_sock: socket.socket | None = None  # a request whose answer is late
         resolve.prefetch(*self.connect_to)  # in the background, from init on
 
     def post(
-        self, body: bytes, timeout: float, compressed: bool = False
+        self, body: bytes, timeout: float, compressed: bool = False, keep_pending: bool = False
     ) -> tuple[ExportResult, float]:
-        """(the result, seconds to wait before retrying). `compressed`: already gzip."""
+        """(the result, seconds to wait before retrying). `compressed`: already gzip.
+        `keep_pending`: when the request left but no answer came within `timeout`, keep its
+        socket in `pending_sock` (the answer is still to come) and return PENDING."""
         import gzip
         import http.client
+        import time
 
         data = body if compressed else gzip.compress(body, compresslevel=1)
+        start = time.monotonic()
         try:
             conn = self._connect(timeout)
             conn.request("POST", self.path, data, self.headers)
+            # The request left whole. Wait for the answer without reading a byte of it, so
+            # that, if it is late, the socket can change hands intact (see exitplan).
+            if keep_pending and not _readable(conn, timeout - (time.monotonic() - start)):
+                self.pending_sock, conn.sock = conn.sock, None
+                self.conn = None
+                self.last_error = "answer pending"  # not reported: it may still succeed
+                return ExportResult.PENDING, 0.0
             resp = conn.getresponse()
             resp.read()
         except (OSError, http.client.HTTPException, ValueError) as e:
             self.close()
             self._failed(f"{type(e).__name__}: {e}", timeout)
             return ExportResult.RETRY, 0.0
+        self.estimate = time.monotonic() - start
         if 200 <= resp.status < 300:
             self._failed(None, timeout)
             return ExportResult.OK, 0.0
@@ -119,6 +136,19 @@ class HttpTransport:
             self.report(error)
         except Exception:
             pass
+
+    def resolved_now(self) -> bool:
+        """The addresses of the host the socket goes to (the proxy, if any) are known
+        (never blocks)."""
+        return resolve.lookup(*self.connect_to) is not None
+
+    def wait_resolved(self, timeout: float) -> bool:
+        """Wait up to `timeout` for the host name's addresses, on an Event (never inside
+        getaddrinfo, so an exit never waits for this thread)."""
+        return resolve.wait(*self.connect_to, timeout) is not None
+
+    def connected(self) -> bool:
+        return self.conn is not None and self.conn.sock is not None
 
     def _connect(self, timeout: float) -> http.client.HTTPConnection:
         import http.client
@@ -163,6 +193,17 @@ class HttpTransport:
     def forget(self) -> None:
         """After fork: drop the parent's connection without touching its socket state."""
         self.conn = None
+
+
+def _readable(conn: http.client.HTTPConnection, timeout: float) -> bool:
+    import select
+
+    sock = conn.sock
+    if sock is None:
+        return True  # let getresponse() report it
+    if getattr(sock, "pending", lambda: 0)():  # TLS bytes already decrypted
+        return True
+    return bool(select.select([sock], [], [], max(timeout, 0.0))[0])
 
 
 def retry_after(value: str | None) -> float:
