@@ -185,16 +185,34 @@ class ParamSpec:
 
 
 PARAMS: tuple[ParamSpec, ...] = (
-    ParamSpec("endpoint", (f"{APP}_TELEMETRY_ENDPOINT", "PRODTEL_ENDPOINT"), None, _url,
-              otel=(LOGS_ENDPOINT, "OTEL_EXPORTER_OTLP_ENDPOINT")),
-    ParamSpec("headers", (f"{APP}_TELEMETRY_HEADERS", "PRODTEL_HEADERS"), None, _headers,
-              otel=_otel("HEADERS"), secret=True),
-    ParamSpec("ca_file", (f"{APP}_TELEMETRY_CA_FILE", "PRODTEL_CA_FILE"),
-              otel=_otel("CERTIFICATE")),
-    ParamSpec("client_cert", (f"{APP}_TELEMETRY_CLIENT_CERT", "PRODTEL_CLIENT_CERT"),
-              otel=_otel("CLIENT_CERTIFICATE")),
-    ParamSpec("client_key", (f"{APP}_TELEMETRY_CLIENT_KEY", "PRODTEL_CLIENT_KEY"),
-              otel=_otel("CLIENT_KEY")),
+    ParamSpec(
+        "endpoint",
+        (f"{APP}_TELEMETRY_ENDPOINT", "PRODTEL_ENDPOINT"),
+        None,
+        _url,
+        otel=(LOGS_ENDPOINT, "OTEL_EXPORTER_OTLP_ENDPOINT"),
+    ),
+    ParamSpec(
+        "headers",
+        (f"{APP}_TELEMETRY_HEADERS", "PRODTEL_HEADERS"),
+        None,
+        _headers,
+        otel=_otel("HEADERS"),
+        secret=True,
+    ),
+    ParamSpec(
+        "ca_file", (f"{APP}_TELEMETRY_CA_FILE", "PRODTEL_CA_FILE"), otel=_otel("CERTIFICATE")
+    ),
+    ParamSpec(
+        "client_cert",
+        (f"{APP}_TELEMETRY_CLIENT_CERT", "PRODTEL_CLIENT_CERT"),
+        otel=_otel("CLIENT_CERTIFICATE"),
+    ),
+    ParamSpec(
+        "client_key",
+        (f"{APP}_TELEMETRY_CLIENT_KEY", "PRODTEL_CLIENT_KEY"),
+        otel=_otel("CLIENT_KEY"),
+    ),
     ParamSpec("request_timeout", ("PRODTEL_REQUEST_TIMEOUT",), 10.0, _positive_seconds),
     ParamSpec("otel_env", default=False),
     ParamSpec("strict", ("PRODTEL_STRICT",), False, _flag),
@@ -326,7 +344,9 @@ class Settings:
         self.command = self.command or catalog.app
         self.scrub_extra = _scrub_rules(self.scrub_extra)
         self.headers = dict(self.headers or {})
-        self.logs_url: str | None = logs_url(self.endpoint, self.sources["endpoint"] == LOGS_ENDPOINT)
+        self.logs_url: str | None = logs_url(
+            self.endpoint, self.sources["endpoint"] == LOGS_ENDPOINT
+        )
 
     def transport_options(self) -> dict[str, Any]:
         """What the HTTP transport needs besides the URL (headers may hold an ingest key)."""

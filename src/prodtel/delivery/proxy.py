@@ -42,7 +42,10 @@ def find_proxy(url: str) -> Proxy | None:
     if not any_proxy_var():
         return None
     from urllib.parse import urlsplit
-    from urllib.request import getproxies_environment, proxy_bypass_environment
+    from urllib.request import (  # type: ignore[attr-defined]  # not in typeshed
+        getproxies_environment,
+        proxy_bypass_environment,
+    )
 
     u = urlsplit(url)
     proxies = getproxies_environment()

@@ -64,7 +64,7 @@ class HttpTransport:
         self.last_error: str | None = None
         self.timeout = timeout
         self.report = report
-        self.reported: str | None | bool = False  # what `report` was told last (False: nothing)
+        self.reported: str | bool | None = False  # what `report` was told last (False: nothing)
         self.tls = (ca_file, client_cert, client_key)
         self.context: ssl.SSLContext | None = None
         self.headers = {
