@@ -225,9 +225,9 @@ class Validator:
             if t is str:
                 if len(value) > max_length:  # type: ignore[arg-type]
                     return self._slow(declared, attrs, where)
-            elif t is float and (value != value or value in _INFINITIES):
-                return self._slow(declared, attrs, where)
-            elif t is int and not INT64_MIN <= value <= INT64_MAX:  # type: ignore[operator]
+            elif (t is float and (value != value or value in _INFINITIES)) or (
+                t is int and not INT64_MIN <= value <= INT64_MAX  # type: ignore[operator]
+            ):
                 return self._slow(declared, attrs, where)
         return attrs if isinstance(attrs, dict) else dict(attrs)
 

@@ -211,7 +211,11 @@ class Telemetry:
             "level": d.level_name,
             "decided_by": d.winner,
             "sources": [s.as_dict() for s in d.sources],
-            "problems": [*self.settings.problems, *d.problems],
+            "problems": [
+                *self.settings.problems,
+                *d.problems,
+                *(self.worker.sink.problems() if self.worker else []),
+            ],
             "endpoint": self.settings.logs_url,
             "drops": dict(self.drops),
             "stats": dict(self.stats),
