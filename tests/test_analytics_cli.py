@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from prodtel.analytics import report, synth
+from prodtel.analytics import product, report, synth
 
 ROOT = Path(__file__).resolve().parents[1]
 PRODTEL = Path(sys.executable).parent / "prodtel"
@@ -27,7 +27,9 @@ KEYS = {
     "format", "app", "start", "end", "backend", "summary", "new_installations", "active",
     "by_version", "by_os", "by_arch", "os_arch", "version_adoption", "events", "opt_outs",
     "commands", "runs", "crashes", "crash_types",
+    "retention", "adoption", "upgrade_lag", "breakdowns", "error_rates",
 }  # fmt: skip
+CATALOG = f"{ROOT / 'examples/loadgen/telemetry_catalog.py'}:CATALOG"
 
 
 def analytics(*args: str, prog: tuple[str, ...] = ()) -> subprocess.CompletedProcess[str]:
@@ -69,22 +71,69 @@ def test_report_json_is_stable(ingested: Path) -> None:
     assert set(rep["commands"]["all"]) == {"runs", "errors", "p50_ms", "p95_ms"}
     assert set(rep["runs"]) == {"event", "attribute", "all", "groups"}
     assert len(rep["active"]) == 30 and rep["summary"]["installations"] == 80
+    assert set(rep["retention"]) == {"period_days", "periods", "cohorts"}
+    assert set(rep["retention"]["cohorts"][0]) == {"cohort", "installations", "active", "rates"}
+    assert set(rep["adoption"]) == {
+        "period_days", "periods", "active", "installations", "catalog", "features",
+    }  # fmt: skip
+    assert set(rep["adoption"]["features"][0]) == {
+        "kind", "name", "declared", "installations", "share", "trend",
+    }  # fmt: skip
+    assert set(rep["upgrade_lag"]) == {"newest", "versions", "behind"}
+    assert set(rep["upgrade_lag"]["versions"][0]) == {
+        "version", "first_seen", "last_seen", "days_to_50", "days_to_90", "peak_share",
+    }  # fmt: skip
+    assert set(rep["upgrade_lag"]["behind"][0]) == {"releases", "installations"}
+    assert rep["breakdowns"] == {"categories": [], "numbers": []}  # no catalog given
+    assert set(rep["error_rates"]) == {"commands", "versions", "groups"}
+    assert set(rep["error_rates"]["versions"][0]) == {
+        "version", "runs", "errors", "error_rate", "sessions", "crash_free_sessions",
+    }  # fmt: skip
+
+
+def test_report_with_the_catalog_breaks_down_declared_attributes(ingested: Path) -> None:
+    r = analytics("report", "--db", str(ingested / "db"), "--json", "--catalog", CATALOG)
+    assert r.returncode == 0, r.stderr
+    rep = json.loads(r.stdout)
+    cats = {(c["event"], c["attribute"]): c for c in rep["breakdowns"]["categories"]}
+    assert {v["value"] for v in cats[("usage_report", "executor")]["values"]} == {
+        "constant-vus", "shared-iterations",
+    }  # fmt: skip
+    assert set(cats[("usage_report", "executor")]["values"][0]) == {
+        "value", "count", "installations", "share",
+    }  # fmt: skip
+    nums = {(n["event"], n["attribute"]): n for n in rep["breakdowns"]["numbers"]}
+    assert set(nums[("usage_report", "vus_max")]) == {"event", "attribute", "all", "versions"}
+    assert set(nums[("usage_report", "vus_max")]["all"]) == {"n", "p50", "p95"}
+    assert rep["adoption"]["catalog"] is True
+    r = analytics("report", "--db", str(ingested / "db"), "--catalog", CATALOG,
+                  "--breakdown", "usage_report:duration_x")  # fmt: skip
+    assert r.returncode == 1 and "Traceback" not in r.stderr
+    assert r.stderr.strip() == (
+        "prodtel analytics: error: --breakdown 'usage_report:duration_x': usage_report declares"
+        " no attribute 'duration_x'"
+    )
 
 
 def test_report_in_the_terminal_and_as_a_page(ingested: Path) -> None:
     page = ingested / "report.html"
     r = analytics(
         "report", "--db", str(ingested / "db"), "--since", "2026-01-01", "--until",
-        "2026-01-12", "--html", str(page),
+        "2026-01-12", "--html", str(page), "--catalog", CATALOG,
     )  # fmt: skip
     assert r.returncode == 0, r.stderr
     for heading in ("Summary", "Active installations per day", "Active installations by version",
-                    "Command durations", "Crashes per version"):  # fmt: skip
+                    "Command durations", "Crashes per version", "Retention by day",
+                    "Feature adoption", "Upgrade lag", "Error rate per command",
+                    "usage_report by executor"):  # fmt: skip
         assert heading in r.stdout
     assert "2026-01-01 .. 2026-01-12" in r.stdout
     html = page.read_text()
-    assert html.count("<svg") == 4
-    for title in ("DAU, WAU, MAU", "Version adoption", "OS / architecture", "Crash-free sessions"):
+    assert html.count("<svg") == 10
+    for title in ("DAU, WAU, MAU", "Version adoption", "OS / architecture", "Crash-free sessions",
+                  "Retention: share of each cohort (new installations per day)", "Feature adoption",
+                  "Upgrade lag", "releases their latest version is behind",
+                  "Error rate per command", "Breakdowns"):  # fmt: skip
         assert title in html
     # Self-contained: nothing to fetch, no scripts.
     assert "<script" not in html and "<link" not in html and "@import" not in html
@@ -206,15 +255,22 @@ def test_clickhouse_server_path_gives_the_same_report(
     ingested: Path, chdb_over_http: tuple[str, Path]
 ) -> None:
     url, log = chdb_over_http
-    r = analytics("report", "--clickhouse", url, "--json", "--since", "2026-01-03")
+    r = analytics(
+        "report", "--clickhouse", url, "--json", "--since", "2026-01-03", "--catalog", CATALOG
+    )
     assert r.returncode == 0, r.stderr
     over_http = json.loads(r.stdout)
     queries = [json.loads(x) for x in log.read_text().splitlines()]
     # Every report file's SQL is sent as written; values travel as server-side parameters.
     sent = {x["sql"].strip() for x in queries}
-    assert {report.sql(n).strip() for n in [*report.QUERIES, "apps"]} <= sent
+    files = [*report.QUERIES, *product.QUERIES]
+    assert {report.sql(n).strip() for n in [*files, "apps"]} <= sent
     report_queries = [x for x in queries if "{app:String}" in x["sql"]]
-    assert len(report_queries) == len(report.QUERIES)
+    assert len(report_queries) == len(files)
+    pairs = [x["params"] for x in queries if x["sql"].strip() == report.sql("numeric").strip()]
+    # Arrays travel as ClickHouse literals (clickhouse-connect's own formatting).
+    assert pairs[0]["events"].replace(" ", "") == str(["usage_report"] * 4).replace(" ", "")
+    assert pairs[0]["attrs"] == "['vus_max', 'iterations', 'duration', 'st_duration']"
     assert all("loadgen" not in x["sql"] for x in report_queries)
     assert {"app": "loadgen", "start": "2026-01-03", "end": "2026-02-01"} in [
         x["params"] for x in report_queries
@@ -235,12 +291,14 @@ def test_clickhouse_and_chdb_reports_are_equal(ingested: Path, tmp_path: Path) -
     try:
         assert p.stdout is not None
         port = int(p.stdout.readline())
-        r = analytics("report", "--clickhouse", f"http://127.0.0.1:{port}/", "--json")
+        r = analytics(
+            "report", "--clickhouse", f"http://127.0.0.1:{port}/", "--json", "--catalog", CATALOG
+        )
         assert r.returncode == 0, r.stderr
     finally:
         p.terminate()
         p.wait(10)
-    e = analytics("report", "--db", str(ingested / "db"), "--json")
+    e = analytics("report", "--db", str(ingested / "db"), "--json", "--catalog", CATALOG)
     assert e.returncode == 0, e.stderr
     over_http, embedded = json.loads(r.stdout), json.loads(e.stdout)
     assert over_http.pop("backend") == "clickhouse" and embedded.pop("backend") == "chdb"
@@ -261,7 +319,7 @@ def test_a_range_without_data_still_reports(ingested: Path) -> None:
     assert type(rep["summary"]["crash_free_sessions"]) is float
     assert [x["dau"] for x in rep["active"]] == [0, 0, 0]
     assert rep["commands"] == {"all": None, "groups": []}
-    assert page.read_text().count("<svg") == 4
+    assert page.read_text().count("<svg") == 9  # no breakdown chart without a catalog
 
 
 def test_adoption_chart_keeps_the_most_used_versions() -> None:

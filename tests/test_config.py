@@ -40,6 +40,7 @@ DEFAULTS = {
     "ci": "send",
     "on_disable": "send_pending",
     "show_notice": True,
+    "notice": "tty",
     "disable_event": True,
     "capture_errors": True,
     "cli_flag": "--no-usage-report",

@@ -30,6 +30,8 @@ given. Consent itself is not a knob here: it has its own, stricter rule (consent
 | config_dir     | - (XDG_CONFIG_HOME is honoured via platformdirs)  | platformdirs config dir   |
 | state_dir      | - (sent log, outbox; XDG_STATE_HOME is honoured)  | platformdirs state dir    |
 | show_notice    | -                                                 | True                      |
+| notice         | - ("tty": only on a terminal; "always": on stderr | "tty"                     |
+|                |   even without one, the way .NET and Next.js do)  |                           |
 | on_disable     | - ("send_pending" or "purge" what was recorded)   | "send_pending"            |
 | disable_event  | - (send TelemetryDisabled as the last record)     | True                      |
 | capture_errors | - (crash hooks + `capture_exception`)             | True                      |
@@ -139,6 +141,7 @@ PARAMS: tuple[ParamSpec, ...] = (
     ParamSpec("config_dir"),
     ParamSpec("state_dir"),
     ParamSpec("show_notice", default=True),
+    ParamSpec("notice", default="tty", choices=("tty", "always")),
     ParamSpec("on_disable", default="send_pending", choices=("send_pending", "purge")),
     ParamSpec("disable_event", default=True),
     ParamSpec("capture_errors", default=True),
@@ -206,6 +209,7 @@ class Settings:
     config_dir: str | None
     state_dir: str | None
     show_notice: bool
+    notice: str
     on_disable: str
     disable_event: bool
     capture_errors: bool

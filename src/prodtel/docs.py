@@ -36,13 +36,35 @@ def _payload(e: Event, context: dict[str, Attr]) -> str:
     return "<br>".join(parts) or ""
 
 
+def _first_run(cmd: str, level_env: str, notice: str) -> list[str]:
+    if notice == "always":
+        where = (
+            "The first time it runs, it prints a notice about this on stderr, also when no "
+            "terminal is attached (CI, containers, scripts), and that run sends nothing."
+        )
+    else:
+        where = (
+            "The first time it runs on a terminal, it prints a notice about this, and nothing is "
+            "sent until the notice has been shown. A program that never runs on a terminal (CI, "
+            f"containers, scripts) therefore sends nothing, and `{cmd} telemetry status` says why."
+        )
+    return [
+        "## The first-run notice",
+        "",
+        f"{where} To turn it on without the notice, run `{cmd} telemetry enable` or set "
+        f"`{level_env}=all`.",
+    ]
+
+
 def render(
     catalog: Catalog,
     command: str | None = None,
     level_env: str | None = None,
     opt_out_envs: tuple[str, ...] = (),
     flag: str = "--no-usage-report",
+    notice: str = "tty",
 ) -> str:
+    """`notice`: the app's `notice=` setting ("tty" or "always"), for the first-run paragraph."""
     app = catalog.app
     cmd = command or app
     prefix = "".join(c if c.isalnum() else "_" for c in app).upper()
@@ -71,7 +93,9 @@ def render(
         "",
         f"An opt-out always wins. `{cmd} telemetry status --explain` shows whether telemetry is on "
         f"and which setting decided it; `{cmd} telemetry show` lists the last events actually "
-        "sent. On the first run a notice is shown and nothing is sent.",
+        "sent.",
+        "",
+        *_first_run(cmd, level_env, notice),
         "",
         "## What every report carries",
         "",

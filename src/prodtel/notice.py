@@ -1,5 +1,7 @@
-"""The first-run notice: shown once, on stderr, only on a TTY. The run that shows it sends
-nothing (opt-out policy); the time it was shown is stored with the consent file."""
+"""The first-run notice: shown once, on stderr. By default (`notice="tty"`) only when stderr is
+a terminal; with `notice="always"` also without one (CI, containers, scripts), the way .NET and
+Next.js print theirs. The run that shows it sends nothing (opt-out policy); the time it was shown
+is stored with the consent file, and from the next run on the policy's default applies."""
 
 from __future__ import annotations
 
@@ -27,14 +29,35 @@ def text(s: Settings) -> str:
 
 
 def maybe_show(s: Settings, store: ConsentStore, stream: TextIO | None = None) -> bool:
-    """Show the notice if this is a TTY and it was never shown; record when. True if shown."""
+    """Show the notice if it was never shown and may be shown here (a TTY, or anywhere with
+    `notice="always"`); record when. True if shown. A missing or broken stderr shows nothing
+    and counts nothing."""
     out = stream or sys.stderr
-    if store.get("notice_shown_at") or not _isatty(out):
+    if out is None or store.get("notice_shown_at"):
         return False
-    out.write(text(s))
-    out.flush()
+    if s.notice != "always" and not _isatty(out):
+        return False
+    try:
+        out.write(text(s))
+        out.flush()
+    except (OSError, ValueError, AttributeError):  # closed or detached: not shown
+        return False
     store.update(notice_shown_at=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
     return True
+
+
+def why_off(s: Settings, shown_at: str | None) -> tuple[str, str]:
+    """In plain words, why an opt-out app sends nothing yet, and how to turn it on."""
+    where = "on a terminal " if s.notice == "tty" else ""
+    if shown_at:
+        why = "the first-run notice was shown during this run; sending starts with the next run"
+    else:
+        why = f"the first-run notice has not been shown {where}yet; until then nothing is sent"
+    how = (
+        f"run `{s.command}` once {where}to see the notice, or turn it on now:"
+        f" `{s.command} telemetry enable` or {s.level_env}=all"
+    )
+    return why, how
 
 
 def _isatty(stream: TextIO) -> bool:

@@ -125,7 +125,17 @@ def plain(v: Any) -> Any:
 def _chdb_params(params: Params | None) -> Params | None:
     if not params:
         return None
-    return {k: v.isoformat() if isinstance(v, dt.date) else v for k, v in params.items()}
+    return {k: _chdb_value(v) for k, v in params.items()}
+
+
+def _chdb_value(v: Any) -> Any:
+    """chDB takes parameter values as text: arrays of strings as quoted literals."""
+    if isinstance(v, dt.date):
+        return v.isoformat()
+    if isinstance(v, list):
+        quoted = (str(x).replace("\\", "\\\\").replace("'", "\\'") for x in v)
+        return "[" + ",".join(f"'{x}'" for x in quoted) + "]"
+    return v
 
 
 def _server_params(params: Params | None) -> Params:

@@ -73,9 +73,17 @@ def _legend(series: Sequence[tuple[str, str]]) -> list[str]:
     return out
 
 
-def line_chart(title: str, x_labels: Sequence[str], series: Sequence[Series]) -> str:
-    ymax = nice_max(max((max(v, default=0) for _, v, _ in series), default=0))
-    out = _frame(title, ymax, _fmt, x_labels)
+def line_chart(
+    title: str,
+    x_labels: Sequence[str],
+    series: Sequence[Series],
+    ylabel: Callable[[float], str] = _fmt,
+    ymax: float | None = None,
+) -> str:
+    """Lines over x_labels; a series may be shorter than x_labels (it stops early)."""
+    if ymax is None:
+        ymax = nice_max(max((max(v, default=0) for _, v, _ in series), default=0))
+    out = _frame(title, ymax, ylabel, x_labels)
     n = len(x_labels)
     for name, values, colour in series:
         pts = " ".join(f"{_x(i, n):.1f},{_y(v, ymax):.1f}" for i, v in enumerate(values))
@@ -84,7 +92,7 @@ def line_chart(title: str, x_labels: Sequence[str], series: Sequence[Series]) ->
         for i, v in enumerate(values):
             out.append(
                 f'<circle cx="{_x(i, n):.1f}" cy="{_y(v, ymax):.1f}" r="2.5" fill="{colour}">'
-                f"<title>{escape(name)} {escape(x_labels[i])}: {_fmt(v)}</title></circle>"
+                f"<title>{escape(name)} {escape(x_labels[i])}: {ylabel(v)}</title></circle>"
             )
     out += _legend([(s[0], s[2]) for s in series])
     return "\n".join([*out, "</svg>"])
@@ -121,7 +129,8 @@ def hbars(
 ) -> str:
     """Horizontal bars (label, value, value text) on an axis from `lo` to `hi`."""
     hi = nice_max(max((v for _, v, _ in items), default=0)) if hi is None else hi
-    row, label_w = 30, 200
+    row = 30
+    label_w = min(420, max(200, 7 * max((len(x[0]) for x in items), default=0)))  # ~7px a char
     h = TOP + row * max(1, len(items)) + 30
     pw = W - LEFT - RIGHT - label_w - 80
     out = [
@@ -144,5 +153,11 @@ def hbars(
             f'<rect x="{x0}" y="{y}" width="{pw * frac:.1f}" height="{row - 10}"'
             f' fill="{colour}"><title>{escape(label)}: {escape(text)}</title></rect>'
         )
-        out.append(f'<text x="{x0 + pw * frac + 6:.1f}" y="{y + 16}">{escape(text)}</text>')
+        if pw * (1 - frac) < 7 * len(text):  # no room right of the bar: write inside its end
+            out.append(
+                f'<text x="{x0 + pw * frac - 6:.1f}" y="{y + 16}" text-anchor="end"'
+                f' style="fill:#fff">{escape(text)}</text>'
+            )
+        else:
+            out.append(f'<text x="{x0 + pw * frac + 6:.1f}" y="{y + 16}">{escape(text)}</text>')
     return "\n".join([*out, "</svg>"])

@@ -7,7 +7,7 @@ from collections import Counter
 from html import escape
 from typing import Any
 
-from prodtel.analytics import charts
+from prodtel.analytics import charts, html_product
 from prodtel.analytics.display import arch_name, num, os_name, pct
 from prodtel.versions import version_key
 
@@ -25,6 +25,7 @@ table{border-collapse:collapse;margin:6px 0}td,th{padding:3px 10px;border-bottom
 text-align:right}td:first-child,th:first-child{text-align:left}
 svg.chart{width:100%;height:auto;font-size:12px;fill:#374151}
 svg .title{font-size:14px;font-weight:600;fill:#111827}svg .grid{stroke:#e5e7eb}
+table.cohorts td{min-width:44px}
 """
 
 
@@ -56,7 +57,10 @@ def _adoption_series(rows: list[dict[str, Any]], days: list[str]) -> list[charts
     ]
 
 
-def render(r: dict[str, Any]) -> str:
+def render(r: dict[str, Any], product_only: bool = False) -> str:
+    """The page; `product_only`: just its product answers (retention ... breakdowns)."""
+    if product_only:
+        return "\n".join([*_head(r), *html_product.sections(r), "</body></html>"])
     s = r["summary"]
     days = [a["day"] for a in r["active"]]
     labels = [d[5:] for d in days]  # MM-DD
@@ -137,11 +141,7 @@ def render(r: dict[str, Any]) -> str:
         for x in r["crash_types"]
     ]
     parts = [
-        "<!doctype html><html lang='en'><head><meta charset='utf-8'>",
-        f"<title>{escape(r['app'])}: product report</title><style>{CSS}</style></head><body>",
-        f"<h1>{escape(r['app'])}</h1>",
-        f"<div class='meta'>{escape(r['start'])} to {escape(r['end'])} (UTC days) &middot; "
-        f"{escape(r['backend'])} &middot; {escape(r['format'])}</div>",
+        *_head(r),
         "<div class='cards'>"
         + "".join(
             f"<div class='card'><b>{escape(v)}</b><span>{escape(k)}</span></div>" for k, v in cards
@@ -162,6 +162,17 @@ def render(r: dict[str, Any]) -> str:
         _table(["version", "runs", "p50", "p95"], run_rows),
         "<h2>Events</h2>",
         _table(["event", "version", "count", "installations"], event_rows),
+        *html_product.sections(r),
         "</body></html>",
     ]
     return "\n".join(parts)
+
+
+def _head(r: dict[str, Any]) -> list[str]:
+    return [
+        "<!doctype html><html lang='en'><head><meta charset='utf-8'>",
+        f"<title>{escape(r['app'])}: product report</title><style>{CSS}</style></head><body>",
+        f"<h1>{escape(r['app'])}</h1>",
+        f"<div class='meta'>{escape(r['start'])} to {escape(r['end'])} (UTC days) &middot; "
+        f"{escape(r['backend'])} &middot; {escape(r['format'])}</div>",
+    ]

@@ -10,10 +10,14 @@ from __future__ import annotations
 
 import datetime as dt
 from importlib import resources
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from prodtel.analytics import product
 from prodtel.analytics.backend import Backend, Row
 from prodtel.versions import version_key
+
+if TYPE_CHECKING:
+    from prodtel.catalog import Catalog
 
 FORMAT = "prodtel.analytics.report/1"
 DEFAULT_DAYS = 30
@@ -39,6 +43,7 @@ KEYS = [
     "format", "app", "start", "end", "backend", "summary", "new_installations", "active",
     "by_version", "by_os", "by_arch", "os_arch", "version_adoption", "events", "opt_outs",
     "commands", "runs", "crashes", "crash_types",
+    "retention", "adoption", "upgrade_lag", "breakdowns", "error_rates",
 ]  # fmt: skip
 
 
@@ -82,9 +87,17 @@ def build(
     days: int = DEFAULT_DAYS,
     run_event: str = "usage_report",
     run_attr: str = "duration",
+    catalog: Catalog | None = None,
+    breakdowns: list[str] | None = None,
 ) -> dict[str, Any]:
     """Run every query for `app` over [start, end] (UTC days, inclusive). Without dates: the
-    `days` days ending on the app's last record."""
+    `days` days ending on the app's last record. `catalog` (the app's) lists the features that
+    were never used and declares which attributes `breakdowns` (`event:attribute`) may name;
+    without `breakdowns`, every enum, bool and numeric attribute it declares."""
+    try:
+        product.declared_pairs(catalog, breakdowns)  # a bad choice fails before any query
+    except product.ChoiceError as e:
+        raise ReportError(str(e)) from None
     app, last = resolve_app(backend, app)
     if end is None:
         end = last if start is None else start + dt.timedelta(days=days - 1)
@@ -103,6 +116,10 @@ def build(
     for name in QUERIES:
         p = {**params, "event": run_event, "attr": run_attr} if name == "runs" else params
         out[name] = backend.rows(sql(name), p)
+    try:
+        out.update(product.run(backend, sql, params, catalog, breakdowns))
+    except product.ChoiceError as e:
+        raise ReportError(str(e)) from None
     return _shape(out, run_event, run_attr)
 
 
@@ -124,6 +141,11 @@ def _shape(r: dict[str, Any], run_event: str, run_attr: str) -> dict[str, Any]:
     r["commands"] = _rollup(r["commands"])
     r["runs"] = {"event": run_event, "attribute": run_attr, **_rollup(r["runs"])}
     r["crashes"] = _rollup(r["crashes"])
+    crash_free = {x["version"]: x for x in r["crashes"]["groups"]}
+    for v in r["error_rates"]["versions"]:
+        c = crash_free.get(v["version"], {})
+        v["sessions"] = c.get("sessions", 0)
+        v["crash_free_sessions"] = c.get("crash_free_sessions")
     return {k: r[k] for k in KEYS}
 
 

@@ -90,7 +90,7 @@ def sessions(
                 t += rng.randrange(10**9)
                 recs.append(_usage(rng, t, res))
             t += 10**6
-            recs.append(Record(t, res, "usage_report", {"duration": round(rng.uniform(1, 600), 3)}))
+            recs.append(Record(t, res, "usage_report", _run_summary(rng.uniform(1, 600))))
             roll = rng.random()
             if roll < 0.02 * (1 + vi % 2):
                 recs.append(_exception(t + 1, res, handled=False))
@@ -102,6 +102,17 @@ def sessions(
             for r in recs:
                 r.uid = f"{rng.getrandbits(128):032x}"
             yield recs
+
+
+def _run_summary(duration: float) -> dict[str, Any]:
+    # Derived from the duration, not drawn: the random stream (and the bench data) stays the same.
+    n = int(duration * 1000)
+    return {
+        "duration": round(duration, 3),
+        "vus_max": 1 + n % 50,
+        "iterations": 10 * (1 + n % 97),
+        "executor": "constant-vus" if n % 3 else "shared-iterations",
+    }
 
 
 def _usage(rng: random.Random, t: int, res: dict[str, str]) -> Record:

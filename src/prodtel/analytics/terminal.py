@@ -100,3 +100,64 @@ def render(r: dict[str, Any], console: Console | None = None) -> None:
         for x in r["crash_types"]:
             t.add_row(x["type"], num(x["crashes"]), num(x["sessions"]), ", ".join(x["versions"]))
         con.print(t)
+    render_product(r, con)
+
+
+def render_product(r: dict[str, Any], con: Console) -> None:
+    """Retention, feature adoption, upgrade lag, error rates and breakdowns."""
+    ret = r["retention"]
+    unit = "day" if ret["period_days"] == 1 else "week"
+    n = max((len(c["rates"]) for c in ret["cohorts"]), default=1)
+    t = _table(f"Retention by {unit} of first sighting", "cohort", "new",
+               *(f"{unit} {k}" for k in range(n)))  # fmt: skip
+    for c in ret["cohorts"]:
+        t.add_row(c["cohort"], num(c["installations"]), *map(pct, c["rates"]))
+    con.print(t)
+
+    ad = r["adoption"]
+    periods = [f"{unit} of {p[5:]}" for p in ad["periods"]]
+    t = _table(f"Feature adoption (of {ad['installations']:,} active installations)", "kind",
+               "name", "installations", "share", *periods)  # fmt: skip
+    for f in ad["features"]:
+        t.add_row(f["kind"], f["name"], num(f["installations"]), pct(f["share"]),
+                  *map(pct, f["trend"]))  # fmt: skip
+    con.print(t)
+
+    lag = r["upgrade_lag"]
+    t = _table("Upgrade lag (days from first sighting to a share of daily actives)", "version",
+               "first seen", "to 50%", "to 90%", "peak share")  # fmt: skip
+    for v in lag["versions"]:
+        t.add_row(v["version"], v["first_seen"], num(v["days_to_50"]), num(v["days_to_90"]),
+                  pct(v["peak_share"]))  # fmt: skip
+    con.print(t)
+    t = _table(f"Installations by releases behind {lag['newest']}", "releases", "installations")
+    for b in lag["behind"]:
+        t.add_row(num(b["releases"]), num(b["installations"]))
+    con.print(t)
+
+    er = r["error_rates"]
+    t = _table("Error rate per command", "command", "runs", "errors", "error rate")
+    for c in er["commands"]:
+        t.add_row(c["command"], num(c["runs"]), num(c["errors"]), pct(c["error_rate"]))
+    con.print(t)
+    t = _table("Error rate and crash-free sessions per version", "version", "runs", "errors",
+               "error rate", "crash-free sessions")  # fmt: skip
+    for v in er["versions"]:
+        t.add_row(v["version"], num(v["runs"]), num(v["errors"]), pct(v["error_rate"]),
+                  pct(v["crash_free_sessions"]))  # fmt: skip
+    con.print(t)
+
+    bd = r["breakdowns"]
+    for c in bd["categories"]:
+        t = _table(f"{c['event']} by {c['attribute']}", "value", "records", "share",
+                   "installations")  # fmt: skip
+        for v in c["values"]:
+            t.add_row(v["value"] or "(not set)", num(v["count"]), pct(v["share"]),
+                      num(v["installations"]))  # fmt: skip
+        con.print(t)
+    for x in bd["numbers"]:
+        t = _table(f"{x['event']}.{x['attribute']} per version", "version", "values", "p50",
+                   "p95")  # fmt: skip
+        for v in [*x["versions"], *([x["all"]] if x["all"] else [])]:
+            t.add_row(v.get("version", "(all)"), num(v["n"]), num(v["p50"], 2), num(v["p95"], 2))
+        con.print(t)

@@ -70,6 +70,19 @@ def add_commands(p: argparse.ArgumentParser) -> None:
     r.add_argument("--days", type=int, default=30, help="range length without --since (30)")
     r.add_argument("--run-event", default="usage_report", help="run-summary event (usage_report)")
     r.add_argument("--run-attr", default="duration", help="its duration attribute (duration)")
+    r.add_argument(
+        "--catalog",
+        metavar="MODULE:ATTR",
+        help="the app's catalog (module:ATTR or file.py:ATTR): lists unused features and "
+        "declares the attributes breakdowns may use",
+    )
+    r.add_argument(
+        "--breakdown",
+        action="append",
+        metavar="EVENT:ATTR",
+        help="break EVENT down by a declared enum/bool attribute, or give p50/p95 of a numeric "
+        "one per version (repeatable; default: every such attribute of the catalog)",
+    )
     r.add_argument("--json", action="store_true", help="print the report as JSON (stable format)")
     r.add_argument("--html", type=Path, metavar="FILE", help="also write a self-contained page")
     r.add_argument("--wait", type=float, default=5.0, help="seconds to wait for the folder lock")
@@ -161,6 +174,11 @@ def _with_progress(err: Any, db: Any, paths: list[Path]) -> Any:
 def _report(args: argparse.Namespace) -> int:
     from prodtel.analytics import report
 
+    catalog = None
+    if args.catalog:
+        from prodtel.catalog_loader import load_catalog
+
+        catalog = load_catalog(args.catalog)
     backend: Any
     if args.clickhouse:
         from prodtel.analytics.backend import ClickHouse
@@ -181,6 +199,8 @@ def _report(args: argparse.Namespace) -> int:
             days=args.days,
             run_event=args.run_event,
             run_attr=args.run_attr,
+            catalog=catalog,
+            breakdowns=args.breakdown,
         )
     finally:
         backend.close()

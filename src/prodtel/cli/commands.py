@@ -24,6 +24,9 @@ def status(t: Telemetry, explain: bool = False) -> dict[str, Any]:
         "config_file": st.path,
         "installation_id": st.get("installation_id"),
         "notice_shown_at": st.get("notice_shown_at"),
+        "notice": t.settings.notice,
+        "why": None,
+        "how_to_enable": None,
         "endpoint": t.settings.logs_url,
         "ci": d.ci,
         "problems": list(d.problems)
@@ -33,6 +36,10 @@ def status(t: Telemetry, explain: bool = False) -> dict[str, Any]:
         "outbox": _outbox(t),
     }
     data["problems"] += [p for p in data["outbox"]["problems"] if p not in data["problems"]]
+    if d.first_run:
+        from prodtel import notice
+
+        data["why"], data["how_to_enable"] = notice.why_off(t.settings, st.get("notice_shown_at"))
     if explain:
         data["sources"] = [s.as_dict() for s in d.sources]
     return data
@@ -70,6 +77,8 @@ def render_status(data: dict[str, Any]) -> str:
     lines = [
         f"{data['app']} telemetry is {state} (level: {data['level']})",
         f"  decided by: {data['decided_by']}",
+        *([f"  why:        {data['why']}"] if data.get("why") else []),
+        *([f"  to turn on: {data['how_to_enable']}"] if data.get("how_to_enable") else []),
         f"  policy:     {data['policy']}",
         f"  config:     {data['config_file']}",
     ]

@@ -46,6 +46,7 @@ def cmd_docs(args: argparse.Namespace) -> int:
         command=args.command,
         level_env=args.level_env,
         opt_out_envs=tuple(args.opt_out_env or ()),
+        notice=args.notice,
     )
     return _write_or_check(text, args.output, args.check)
 
@@ -66,6 +67,7 @@ def cmd_telemetry(args: argparse.Namespace) -> int:
         show_notice=False,
         opt_out_envs=args.opt_out_env,
         policy=args.policy,
+        notice=args.notice,
     )
     return run_argparse(args)
 
@@ -85,6 +87,12 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument("--command", help="the app's command name (default: the app name)")
             p.add_argument("--level-env", help="the app's level env var")
             p.add_argument("--opt-out-env", action="append", help="an opt-out env var")
+            p.add_argument(
+                "--notice",
+                choices=["tty", "always"],
+                default="tty",
+                help="the app's notice= setting: the notice only on a terminal, or always",
+            )
         p.set_defaults(func=fn)
     from prodtel.cli.mount import add_argparse
 
@@ -94,6 +102,9 @@ def build_parser() -> argparse.ArgumentParser:
     tel.add_argument("--app-version", default="0", help="the app's version")
     tel.add_argument("--opt-out-env", action="append", help="an opt-out env var of the app")
     tel.add_argument("--policy", choices=["opt-out", "opt-in"], default="opt-out")
+    tel.add_argument(
+        "--notice", choices=["tty", "always"], default="tty", help="the app's notice= setting"
+    )
     tel.set_defaults(func=cmd_telemetry)
     for module in ("prodtel.cli.collector", "prodtel.cli.analytics"):
         try:
