@@ -233,7 +233,11 @@ class Telemetry:
             "level": d.level_name,
             "decided_by": d.winner,
             "sources": [s.as_dict() for s in d.sources],
-            "problems": [*self.settings.problems, *d.problems],
+            "problems": [
+                *self.settings.problems,
+                *d.problems,
+                *(self.worker.sink.problems() if self.worker else []),
+            ],
             "endpoint": safe_url(self.settings.logs_url),
             "endpoint_source": self.settings.sources.get("endpoint"),
             "last_delivery_error": self.transport.last_error if self.transport else None,
