@@ -152,7 +152,7 @@ class Telemetry:
             sink = sinks.NoEndpoint(self.stats)
         processors: list[pipeline.Processor] = [
             pipeline.Gate(self.consent, self.drops),
-            pipeline.Scrub(self.settings.make_scrubber),
+            pipeline.Scrub(self.settings.make_scrubber, self.resource),
             pipeline.Stamp(),
         ]
         self.worker = Worker(processors, sink, self.stats, uploader=uploader)
