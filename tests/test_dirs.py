@@ -96,3 +96,12 @@ def test_the_memo_is_private_to_the_user(tmp_path: Path) -> None:
     (f,) = memo.iterdir()
     assert f.stat().st_mode & 0o077 == 0
     assert "memoapp" in f.read_text()
+
+
+def test_several_environments_are_remembered(tmp_path: Path) -> None:
+    memo = tmp_path / "memo"
+    envs = [clean_env(tmp_path / name) for name in ("a", "b", "c")]
+    for env in envs:
+        assert run(PROBE, memo, env)["imported"] is True
+    for env in envs:
+        assert run(PROBE, memo, env) == {**run(TRUTH, memo, env), "imported": False}

@@ -3,14 +3,14 @@
 `import platformdirs` costs 8-13 ms (it pulls in pathlib, tempfile, re, shutil...), which a user
 who disabled telemetry would pay on every start of the app just to find the consent file. So
 platformdirs' answer is remembered, keyed by everything it can depend on for a user dir on POSIX:
-the environment (minus a few shell variables that change with every `cd` and that platformdirs
-never reads), the uid (home from the password database when HOME is unusable), the platform and
+the environment (minus a few shell variables that change with every `cd` or login and that
+platformdirs never reads), the uid (home from the password database when HOME is unusable), the platform and
 the installed platformdirs' files (an upgrade changes them). Any change recomputes with
 platformdirs itself, so the answer is always platformdirs' own.
 
-The memo lives next to prodtel's bytecode (`__pycache__/dirs.<uid>.json`, mode 0600) and, like
-bytecode, is not written when PYTHONDONTWRITEBYTECODE is set or the directory is read-only; then
-every start asks platformdirs. On Windows (known folders come from the shell API) it always does.
+The memo (answers for the last MAX_KEYS environments) lives next to prodtel's bytecode
+(`__pycache__/dirs.<uid>.json`, mode 0600) and, like bytecode, is not written when
+PYTHONDONTWRITEBYTECODE is set or the directory is read-only; then every start asks platformdirs. On Windows (known folders come from the shell API) it always does.
 """
 
 from __future__ import annotations
@@ -22,8 +22,12 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
-# Set by the shell per directory or terminal; platformdirs reads none of them.
-VOLATILE = frozenset({"PWD", "OLDPWD", "_", "SHLVL", "COLUMNS", "LINES"})
+# Set by the shell per directory, terminal or login session; platformdirs reads none of them.
+VOLATILE = frozenset(
+    {"PWD", "OLDPWD", "_", "SHLVL", "COLUMNS", "LINES", "SSH_CLIENT", "SSH_CONNECTION",
+     "SSH_TTY", "WINDOWID", "TERM_SESSION_ID", "ITERM_SESSION_ID", "TMUX_PANE", "GPG_TTY"}
+)  # fmt: skip
+MAX_KEYS = 8  # environments remembered (a few terminals, a CI job, a cron job...)
 MEMO_DIR = os.path.join(os.path.dirname(__file__), "__pycache__")
 
 _key: str | None = None  # this process's fingerprint, computed once
@@ -55,15 +59,18 @@ def _lookup(kind: str, app: str) -> str:
         _key = fingerprint()
     if _memo is None:
         _memo = _read(_memo_path())
-        if _memo.get("key") != _key:
-            _memo = {"key": _key}
+    entry = _memo.get(_key)
     name = f"{kind}:{app}"
-    hit = _memo.get(name)
+    hit = entry.get(name) if isinstance(entry, dict) else None
     if isinstance(hit, str) and _key:
         return hit
     value = _ask_platformdirs(kind, app)
     if _key:
-        _memo[name] = value
+        entry = {**(entry if isinstance(entry, dict) else {}), name: value}
+        _memo.pop(_key, None)
+        _memo[_key] = entry  # the newest last; the oldest go first
+        while len(_memo) > MAX_KEYS:
+            del _memo[next(iter(_memo))]
         _write(_memo_path(), _memo)
     return value
 
