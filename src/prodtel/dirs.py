@@ -4,13 +4,14 @@
 who disabled telemetry would pay on every start of the app just to find the consent file. So
 platformdirs' answer is remembered, keyed by everything it can depend on for a user dir on POSIX:
 the environment (minus a few shell variables that change with every `cd` or login and that
-platformdirs never reads), the uid (home from the password database when HOME is unusable), the platform and
-the installed platformdirs' files (an upgrade changes them). Any change recomputes with
-platformdirs itself, so the answer is always platformdirs' own.
+platformdirs never reads), the uid (home from the password database when HOME is unusable), the
+platform and the installed platformdirs' files (an upgrade changes them). Any change recomputes
+with platformdirs itself, so the answer is always platformdirs' own.
 
 The memo (answers for the last MAX_KEYS environments) lives next to prodtel's bytecode
 (`__pycache__/dirs.<uid>.json`, mode 0600) and, like bytecode, is not written when
-PYTHONDONTWRITEBYTECODE is set or the directory is read-only; then every start asks platformdirs. On Windows (known folders come from the shell API) it always does.
+PYTHONDONTWRITEBYTECODE is set or the directory is read-only; then every start asks platformdirs.
+On Windows (known folders come from the shell API) it always does.
 """
 
 from __future__ import annotations
