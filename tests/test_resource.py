@@ -50,3 +50,12 @@ def test_resource_has_exactly_the_documented_keys() -> None:
         "deployment.environment.name",
         "prodtel.ci",
     }
+
+
+def test_os_version_and_machine_are_what_platform_says() -> None:
+    """On Linux they come from os.uname() without importing platform: the same values."""
+    import platform
+
+    if platform.system() == "Linux":
+        assert resource.os_version() == platform.release()
+    assert resource.machine() == platform.machine()

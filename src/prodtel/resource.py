@@ -6,7 +6,6 @@ Nothing here identifies a person or a machine: no host name, user, path, argv or
 from __future__ import annotations
 
 import os
-import platform
 import sys
 
 from prodtel import __version__
@@ -69,11 +68,24 @@ def os_type(plat: str = sys.platform) -> str:
 
 
 def os_version() -> str:
+    if sys.platform == "linux":
+        return os.uname().release  # what platform.release() returns there, without its import
+    import platform
+
     if sys.platform == "darwin":
         return platform.mac_ver()[0] or platform.release()
     if sys.platform == "win32":
         return platform.version()
     return platform.release()
+
+
+def machine() -> str:
+    """platform.machine(): on Linux it is os.uname().machine, without importing platform."""
+    if sys.platform == "linux":
+        return os.uname().machine
+    import platform
+
+    return platform.machine()
 
 
 def attributes(
@@ -89,7 +101,7 @@ def attributes(
         "service.version": version,
         "os.type": os_type(),
         "os.version": os_version(),
-        "host.arch": normalise_arch(platform.machine()),
+        "host.arch": normalise_arch(machine()),
         "process.runtime.name": sys.implementation.name,
         "process.runtime.version": ".".join(map(str, sys.version_info[:3])),
         "app.installation.id": installation_id,

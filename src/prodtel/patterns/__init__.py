@@ -13,6 +13,7 @@ Order matters for the SDK: home paths and URLs before tokens, tokens before emai
 
 from __future__ import annotations
 
+
 class Pattern:
     """One named rule. Immutable; compares and hashes by its fields. (A plain class: importing
     dataclasses costs 3-6 ms of every enabled start-up, through `inspect`.)"""
