@@ -24,33 +24,21 @@ def spawn(state_dir: str, url: str) -> bool:
     argv = [sys.executable, "-m", "prodtel.delivery.upload", state_dir, url]
     env = {**os.environ, "PRODTEL_UPLOADER": "1"}
     try:
-        if hasattr(os, "posix_spawn"):
-            devnull = [(os.POSIX_SPAWN_OPEN, fd, os.devnull, os.O_RDWR, 0) for fd in (0, 1, 2)]
-            os.posix_spawn(sys.executable, argv, env, file_actions=devnull, setsid=True)
-        else:
-            import subprocess
+        from prodtel import platform
 
-            subprocess.Popen(
-                argv,
-                env=env,
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-                start_new_session=True,
-                close_fds=True,
-            )
+        platform.spawn_detached(argv, env)  # posix_spawn+setsid; Windows: detached flags
     except OSError:
         return False
     return True
 
 
 def _locked(state_dir: str) -> bool:
-    import fcntl
+    from prodtel import platform
 
     try:
         with open(os.path.join(state_dir, LOCK), "a") as f:
-            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            fcntl.flock(f, fcntl.LOCK_UN)
+            platform.lock_nb(f)
+            platform.unlock(f)
     except BlockingIOError:
         return True
     except OSError:
@@ -59,15 +47,14 @@ def _locked(state_dir: str) -> bool:
 
 
 def run(state_dir: str, url: str, budget_s: float = BUDGET_S) -> int:
-    import fcntl
-
+    from prodtel import platform
     from prodtel.delivery.outbox import Outbox
     from prodtel.delivery.transport import HttpTransport
 
     os.makedirs(state_dir, exist_ok=True)
     with open(os.path.join(state_dir, LOCK), "a") as lock:
         try:
-            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            platform.lock_nb(lock)
         except BlockingIOError:
             return 0  # another uploader has it
         from prodtel.delivery.sinks import OutboxSink
