@@ -222,7 +222,7 @@ def section_exit(ctx: dict[str, str], repeats: int) -> None:
         f"{repeats} runs each. 'up' = the real collector (peers: a loopback server answering 200);"
         " 'refused' = nothing listens; 'blackhole' = accepts and never answers.\n"
     )
-    from tests.support.sockets import Listener, refused_url
+    from tests.support.loopback import Listener, refused_url
 
     hole = Listener(blackhole=True)
     targets = {"up": None, "refused": refused_url(), "blackhole": hole.url}
