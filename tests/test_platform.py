@@ -423,7 +423,7 @@ def test_exit_path_needs_no_posix_only_module(tmp_path: Path) -> None:
 
     from prodtel.delivery.outbox import Outbox
     from tests.support.app import clean_env
-    from tests.support.net import free_port
+    from tests.support.loopback import free_port
 
     state = tmp_path / "state"
     dead = f"http://127.0.0.1:{free_port()}"  # nothing listens: delivery at exit fails
