@@ -18,7 +18,7 @@ import pytest
 from tests.support.app import clean_env, loadgen, seen_notice
 from tests.support.chdb_http import chdb_exec, chdb_http, queries
 from tests.support.collector import ROOT, pipeline
-from tests.support.net import wait_until
+from tests.support.loopback import wait_until
 
 pytestmark = pytest.mark.e2e
 
