@@ -85,9 +85,9 @@ class Telemetry:
             return s.state_dir
         if s.config_dir:
             return s.config_dir
-        import platformdirs
+        from prodtel.platform import dirs
 
-        return platformdirs.user_state_dir(s.app, appauthor=False)
+        return dirs.state_dir(s.app)
 
     # -- the hot path -------------------------------------------------------------------------
     def track(self, name: str, attrs: dict[str, Any], severity: int = INFO) -> None:
