@@ -227,7 +227,7 @@ def section_exit(ctx: dict[str, str], repeats: int) -> None:
     )
     from tests.support import dns
     from tests.support.delay_proxy import DelayProxy
-    from tests.support.sockets import Listener, refused_url
+    from tests.support.loopback import Listener, refused_url
 
     hole = Listener(blackhole=True)
     silent = dns.SilentResolver() if dns.available() else None

@@ -67,15 +67,18 @@ class Remote:
         self.proc = ctx.Process(target=_serve, args=(str(folder), wait, child), daemon=True)
         self.proc.start()
         self.progress: list[tuple[str, float]] = []
-        self._result()
+        try:
+            self._result()
+        except Exception:
+            self.proc.join(10)  # a child that could not open the folder exits
+            raise
 
     def _result(self) -> Any:
         if not self.conn.poll(120):
             raise TimeoutError("the chDB process did not answer")
         status, value = self.conn.recv()
         if status == "err":
-            self.proc.join(10)
-            raise value
+            raise value  # the child keeps serving: joining it would only wait
         return value
 
     def _call(self, op: str, **kw: Any) -> Any:
@@ -377,18 +380,16 @@ def test_import_prodtel_loads_no_analytics_dependency() -> None:
     assert out.stdout.strip() == "[]"
 
 
+@pytest.mark.e2e
 def test_real_rotation_by_the_file_exporter(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The collector's own rotation (1 MB files): every record once, whatever file it is in."""
     import prodtel
     from prodtel import Attr, Catalog, Event
-    from tests.support.collector import FILE_CONFIG, Collector
+    from tests.support.collector import FILE_CONFIG, Collector, file_config
 
-    config = FILE_CONFIG.replace(
-        'file: {path: "${env:OUT_FILE}", flush_interval: 100ms}',
-        'file: {path: "${env:OUT_FILE}", flush_interval: 100ms, rotation: {max_megabytes: 1}}',
-    )
+    config = file_config(rotation={"max_megabytes": 1})
     assert config != FILE_CONFIG
     catalog = Catalog(
         app="rotator",
@@ -437,3 +438,41 @@ def test_real_rotation_by_the_file_exporter(
 def test_chdb_never_loaded_in_the_test_process() -> None:
     """Last in the module: everything above ran chDB in child processes."""
     assert "chdb" not in sys.modules
+
+
+def test_retention_days_sets_a_ttl_that_drops_old_rows(tmp_path: Path) -> None:
+    import datetime as dt
+
+    from prodtel.analytics import synth
+    from tests.support.chdb_http import chdb_exec
+
+    today = dt.datetime.now(dt.UTC).date()
+    start = today - dt.timedelta(days=19)
+    synth.write_jsonl(
+        synth.sessions(installations=30, days=20, start=start, seed=3), tmp_path / "out.jsonl"
+    )
+    cmd = [sys.executable, "-m", "prodtel.analytics", "ingest", str(tmp_path / "out.jsonl")]
+    r = subprocess.run(
+        [*cmd, "--db", str(tmp_path / "db"), "--retention-days", "7"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert r.returncode == 0, r.stderr
+    engine, _, oldest, count = chdb_exec(
+        tmp_path / "db",
+        "SELECT engine_full FROM system.tables WHERE name = 'otel_logs'",
+        "OPTIMIZE TABLE otel_logs FINAL",
+        "SELECT toDate(min(Timestamp)) FROM otel_logs",
+        "SELECT count() FROM otel_logs",
+    )
+    assert "TTL toDateTime(Timestamp) + toIntervalDay(7)" in engine
+    assert dt.date.fromisoformat(oldest.strip('"')) >= today - dt.timedelta(days=7)
+    assert int(count) > 0
+    bad = subprocess.run(
+        [*cmd, "--db", str(tmp_path / "db"), "--retention-days", "0"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert bad.returncode == 2 and "expected a whole number of days >= 1" in bad.stderr

@@ -24,7 +24,7 @@ from prodtel import Attr, Catalog, Event
 from prodtel.analytics import report, synth
 from prodtel.testing import TestHooks
 from tests.support.collector import Collector
-from tests.support.net import free_port
+from tests.support.collector import pipeline as pipeline_collector
 from tests.test_analytics_ingest import Remote
 
 DAY = synth.NS_PER_DAY
@@ -414,15 +414,8 @@ def pipeline(tmp_path: Path) -> Iterator[Collector]:
     test's catalog (filter, redaction, routing: exception records go to errors.jsonl)."""
     from prodtel.collector_config import generate
 
-    c = Collector(tmp_path / "collector", config=generate(CATALOG))
-    c.env = {
-        "PRODTEL_OTLP_HTTP_ENDPOINT": f"127.0.0.1:{c.http_port}",
-        "PRODTEL_OTLP_GRPC_ENDPOINT": f"127.0.0.1:{c.grpc_port}",
-        "PRODTEL_HEALTH_ENDPOINT": f"127.0.0.1:{c.health_port}",
-        "PRODTEL_METRICS_PORT": str(free_port()),
-        "PRODTEL_DATA_DIR": str(c.workdir / "data"),
-    }
-    with c:
+    workdir = tmp_path / "collector"
+    with pipeline_collector(workdir, generate(CATALOG), workdir / "data") as c:
         yield c
 
 

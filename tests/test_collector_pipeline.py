@@ -32,7 +32,7 @@ from prodtel.collector_config import generate
 from prodtel.delivery.encode import Encoder
 from tests.support.app import clean_env, loadgen, seen_notice
 from tests.support.collector import ROOT, Collector, pipeline
-from tests.support.net import wait_http
+from tests.support.loopback import wait_http
 
 pytestmark = pytest.mark.e2e
 

@@ -28,6 +28,7 @@ OVERRIDABLE: list[tuple[str, str, str, Any, str, Any, Any]] = [
      "http://env:4318/v1/logs", "http://kw:4318/v1/logs"),
     ("endpoint", "OTEL_EXPORTER_OTLP_LOGS_ENDPOINT", "http://env:4318/custom", "http://kw:4318",
      "logs_url", "http://env:4318/custom", "http://kw:4318/v1/logs"),
+    ("log_errors", "PRODTEL_LOG_ERRORS", "1", False, "log_errors", True, False),
 ]  # fmt: skip
 DEFAULTS = {
     "strict": False,
@@ -43,6 +44,7 @@ DEFAULTS = {
     "notice": "tty",
     "disable_event": True,
     "capture_errors": True,
+    "log_errors": False,
     "cli_flag": "--no-usage-report",
     "level_env": "CFGAPP_TELEMETRY",
     "opt_out_envs": ("CFGAPP_NO_TELEMETRY",),
@@ -91,6 +93,7 @@ def test_the_table_lists_every_knob_once_and_env_vars_only_where_documented() ->
         "exit_timeout": ("PRODTEL_EXIT_TIMEOUT",),
         "environment": ("PRODTEL_ENVIRONMENT",),
         "sentry_dsn": ("SENTRY_DSN",),
+        "log_errors": ("PRODTEL_LOG_ERRORS",),
     }
     import prodtel.config
 

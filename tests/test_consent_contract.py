@@ -16,7 +16,7 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, ru
 import prodtel
 from prodtel import Attr, Catalog, Event
 from prodtel.consent import levels
-from tests.support.receiver import Receiver
+from tests.support.loopback import Receiver
 
 CAT = Catalog("contract", [Event("tick", "A tick.", attrs=[Attr("seq", int, "Sequence.")])])
 LEVEL_ENV, DNT = "CONTRACT_TELEMETRY", "DO_NOT_TRACK"

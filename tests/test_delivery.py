@@ -19,10 +19,8 @@ import prodtel
 from prodtel import Attr, Catalog, Event
 from prodtel.delivery.outbox import Outbox
 from tests.support.app import clean_env, loadgen, seen_notice
-from tests.support.collector import Collector
-from tests.support.faults import ResetProxy, ScriptedServer
-from tests.support.net import free_port, wait_until
-from tests.support.receiver import Receiver
+from tests.support.collector import Collector, collector_config, file_exporter
+from tests.support.loopback import Receiver, ResetProxy, ScriptedServer, free_port, wait_until
 
 CAT = Catalog("deliv", [Event("tick", "A tick.", attrs=[Attr("seq", int, "Sequence.")])])
 RUN = ("run", "--vus", "2", "--iterations", "4", "--duration", "1s")
@@ -44,6 +42,7 @@ def seqs(records: list[dict]) -> list[int]:  # type: ignore[type-arg]
     return sorted(r["attributes"]["seq"] for r in records if r["event_name"] == "tick")
 
 
+@pytest.mark.e2e
 def test_collector_down_then_up_next_run_delivers_once(tmp_path: Path) -> None:
     seen_notice(tmp_path)
     port = free_port()
@@ -63,6 +62,7 @@ def test_collector_down_then_up_next_run_delivers_once(tmp_path: Path) -> None:
     assert Outbox(str(tmp_path / ".local/state/loadgen")).pending() == 0
 
 
+@pytest.mark.e2e
 def test_detached_uploader_delivers_after_exit(tmp_path: Path) -> None:
     seen_notice(tmp_path)
     port = free_port()
@@ -76,27 +76,19 @@ def test_detached_uploader_delivers_after_exit(tmp_path: Path) -> None:
 
 # The collector acks only after its exporter delivered (no batch processor, no queue), so what
 # it acked is safe downstream and what it had not acked must be retried by the SDK.
-FORWARD = """
-receivers:
-  otlp:
-    protocols:
-      http: {endpoint: "127.0.0.1:${env:HTTP_PORT}"}
-exporters:
-  otlp_http:
-    logs_endpoint: "${env:DOWNSTREAM}/v1/logs"
-    compression: none
-    sending_queue: {enabled: false}
-    retry_on_failure: {enabled: false}
-extensions:
-  health_check: {endpoint: "127.0.0.1:${env:HEALTH_PORT}"}
-service:
-  extensions: [health_check]
-  telemetry: {metrics: {level: none}}
-  pipelines:
-    logs: {receivers: [otlp], exporters: [otlp_http]}
-"""
+FORWARD = collector_config(
+    {
+        "otlp_http": {
+            "logs_endpoint": "${env:DOWNSTREAM}/v1/logs",
+            "compression": "none",
+            "sending_queue": {"enabled": False},
+            "retry_on_failure": {"enabled": False},
+        }
+    }
+)
 
 
+@pytest.mark.e2e
 def test_collector_killed_mid_batch_loses_nothing(tmp_path: Path, telemetry_env: Path) -> None:
     downstream = Receiver()
     c = Collector(tmp_path / "c", config=FORWARD, env={"DOWNSTREAM": downstream.url})
@@ -268,23 +260,10 @@ BIG = Catalog(
         )
     ],
 )
-LIMITED = """
-receivers:
-  otlp:
-    protocols:
-      http: {endpoint: "127.0.0.1:${env:HTTP_PORT}", max_request_body_size: 4194304}
-exporters:
-  file: {path: "${env:OUT_FILE}", flush_interval: 100ms}
-extensions:
-  health_check: {endpoint: "127.0.0.1:${env:HEALTH_PORT}"}
-service:
-  extensions: [health_check]
-  telemetry: {metrics: {level: none}}
-  pipelines:
-    logs: {receivers: [otlp], exporters: [file]}
-"""
+LIMITED = collector_config(file_exporter(), http={"max_request_body_size": 4194304})
 
 
+@pytest.mark.e2e
 def test_requests_stay_under_the_collectors_size_limit(tmp_path: Path, telemetry_env: Path) -> None:
     with Collector(tmp_path / "c", config=LIMITED) as c:
         t = prodtel.init(BIG, "1.0", endpoint=c.endpoint, config_dir=str(telemetry_env))

@@ -15,7 +15,7 @@ from tests.support import dns
 from tests.support.app import clean_env
 from tests.support.collector import Collector
 from tests.support.delay_proxy import DelayProxy
-from tests.support.net import free_port, wait_until
+from tests.support.loopback import free_port, wait_until
 
 # init, 3 ticks numbered from argv[2], then exit (optionally: disable, or a Sentry message).
 APP = """

@@ -30,7 +30,7 @@ from prodtel.crash import hooks, sentry
 from prodtel.crash.hooks import reporter
 from prodtel.testing import Captured, capture
 from tests.support.app import clean_env, loadgen, seen_notice
-from tests.support.sockets import Listener
+from tests.support.loopback import Listener
 
 CAT = Catalog("sentryapp", [])
 USER = "alice-smith"

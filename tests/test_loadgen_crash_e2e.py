@@ -15,7 +15,7 @@ from prodtel.collector_config import generate
 from tests.support.app import LOADGEN, clean_env, loadgen, seen_notice
 from tests.support.bugsink import Bugsink
 from tests.support.collector import pipeline
-from tests.support.net import wait_until
+from tests.support.loopback import wait_until
 
 pytestmark = pytest.mark.e2e
 CATALOG = LOADGEN.parent / "telemetry_catalog.py"

@@ -9,7 +9,7 @@ import pytest
 
 from tests.support.app import clean_env, loadgen, seen_notice
 from tests.support.collector import Collector
-from tests.support.sockets import Listener, refused_url
+from tests.support.loopback import Listener, refused_url
 
 RUN = ("run", "--vus", "5", "--iterations", "20", "--duration", "1s")
 

@@ -13,7 +13,7 @@ from prodtel import otel
 from prodtel.catalog import Attr, Catalog, Event
 from prodtel.consent import levels
 from tests.support.collector import Collector, attrs
-from tests.support.net import wait_until
+from tests.support.loopback import wait_until
 
 CAT = Catalog("gated", [Event("job_done", "A job finished.", attrs=[Attr("jobs", int, "Count.")])])
 

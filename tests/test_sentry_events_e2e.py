@@ -32,32 +32,26 @@ from opentelemetry.sdk._logs.export import (
 from opentelemetry.sdk.resources import Resource
 
 from tests.support.bugsink import Bugsink
-from tests.support.collector import Collector
-from tests.support.net import wait_until
+from tests.support.collector import Collector, collector_config
+from tests.support.loopback import wait_until
 
 pytestmark = pytest.mark.e2e
 
 # The collector config for this path: OTLP in, exception records out to a Sentry DSN.
-COLLECTOR_CONFIG = """
-receivers:
-  otlp:
-    protocols:
-      http: {endpoint: "127.0.0.1:${env:HTTP_PORT}"}
-processors:
-  batch: {timeout: 100ms}
-exporters:
-  sentry_events:
-    dsn: ${env:SENTRY_DSN}
-    environment: e2e
-    retry_on_failure: {initial_interval: 200ms, max_interval: 1s, max_elapsed_time: 120s}
-extensions:
-  health_check: {endpoint: "127.0.0.1:${env:HEALTH_PORT}"}
-service:
-  extensions: [health_check]
-  telemetry: {metrics: {level: none}}
-  pipelines:
-    logs: {receivers: [otlp], processors: [batch], exporters: [sentry_events]}
-"""
+COLLECTOR_CONFIG = collector_config(
+    {
+        "sentry_events": {
+            "dsn": "${env:SENTRY_DSN}",
+            "environment": "e2e",
+            "retry_on_failure": {
+                "initial_interval": "200ms",
+                "max_interval": "1s",
+                "max_elapsed_time": "120s",
+            },
+        }
+    },
+    processors={"batch": {"timeout": "100ms"}},
+)
 
 USER = getpass.getuser()
 APP_PATH = f"/home/{USER}/src/shop/orders.py"

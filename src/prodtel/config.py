@@ -35,6 +35,7 @@ given. Consent itself is not a knob here: it has its own, stricter rule (consent
 | on_disable     | - ("send_pending" or "purge" what was recorded)   | "send_pending"            |
 | disable_event  | - (send TelemetryDisabled as the last record)     | True                      |
 | capture_errors | - (crash hooks + `capture_exception`)             | True                      |
+| log_errors     | PRODTEL_LOG_ERRORS (logging.error -> error reports) | False                   |
 | scrub_extra    | - ((regex, replacement) pairs after the built-ins) | ()                       |
 | scrub_callback | - (str -> str, runs last on scrubbed text)        | none                      |
 | test_hooks     | - (`TestHooks`: clock, installation id, environ)  | none                      |
@@ -145,6 +146,7 @@ PARAMS: tuple[ParamSpec, ...] = (
     ParamSpec("on_disable", default="send_pending", choices=("send_pending", "purge")),
     ParamSpec("disable_event", default=True),
     ParamSpec("capture_errors", default=True),
+    ParamSpec("log_errors", ("PRODTEL_LOG_ERRORS",), False, _flag),
     ParamSpec("scrub_extra", default=()),
     ParamSpec("scrub_callback"),
     ParamSpec("test_hooks"),
@@ -213,6 +215,7 @@ class Settings:
     on_disable: str
     disable_event: bool
     capture_errors: bool
+    log_errors: bool
     scrub_extra: tuple[tuple[str, str], ...]
     scrub_callback: Callable[[str], str] | None
     test_hooks: TestHooks

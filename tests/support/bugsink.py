@@ -21,7 +21,8 @@ from typing import Any
 
 import pytest
 
-from tests.support.net import free_port, stop_process, wait_http
+from tests.support.loopback import free_port, stop_process, wait_http
+from tests.support.tier import require_e2e
 
 ROOT = Path(__file__).resolve().parents[2]
 VENV = Path(os.environ.get("PRODTEL_BUGSINK_VENV", ROOT / "build/bugsink-venv"))
@@ -86,6 +87,7 @@ class Bugsink:
 
     def setup(self) -> Bugsink:
         """Create conf and database, start the server, create a team and a project."""
+        require_e2e("Bugsink")
         self.workdir.mkdir(parents=True, exist_ok=True)
         subprocess.run(
             [
@@ -140,6 +142,7 @@ class Bugsink:
 
     def start(self) -> None:
         """Start gunicorn on the same port and database (also after `stop()`)."""
+        require_e2e("Bugsink")
         log = self.log_file.open("ab")
         self.proc = subprocess.Popen(
             [

@@ -1,4 +1,5 @@
-"""Run the real OCB-built collector (otelcol-prodtel) on 127.0.0.1 for tests."""
+"""Run the real OCB-built collector (otelcol-prodtel) on 127.0.0.1 for tests, and build the
+configs the tests give it."""
 
 from __future__ import annotations
 
@@ -11,32 +12,63 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tests.support.net import free_port, stop_process, wait_http
+from tests.support.loopback import free_port, stop_process, wait_http
+from tests.support.tier import require_e2e
 
 ROOT = Path(__file__).resolve().parents[2]
 BINARY = Path(os.environ.get("PRODTEL_COLLECTOR", ROOT / "build/otelcol-prodtel/otelcol-prodtel"))
 
-# A minimal pipeline: OTLP in, memory_limiter + batch, everything to one JSON-lines file.
-FILE_CONFIG = """
-receivers:
-  otlp:
-    protocols:
-      http: {endpoint: "127.0.0.1:${env:HTTP_PORT}"}
-      grpc: {endpoint: "127.0.0.1:${env:GRPC_PORT}"}
-processors:
-  memory_limiter: {check_interval: 1s, limit_mib: 512, spike_limit_mib: 128}
-  batch: {timeout: 100ms}
-exporters:
-  file: {path: "${env:OUT_FILE}", flush_interval: 100ms}
-extensions:
-  health_check: {endpoint: "127.0.0.1:${env:HEALTH_PORT}"}
-service:
-  extensions: [health_check]
-  telemetry: {metrics: {level: none}}
-  pipelines:
-    logs: {receivers: [otlp], processors: [memory_limiter, batch], exporters: [file]}
-    traces: {receivers: [otlp], processors: [memory_limiter, batch], exporters: [file]}
-"""
+
+def collector_config(
+    exporters: dict[str, Any],
+    *,
+    processors: dict[str, Any] | None = None,
+    http: dict[str, Any] | None = None,
+    grpc: bool = False,
+    signals: tuple[str, ...] = ("logs",),
+) -> str:
+    """A collector config for tests: OTLP/HTTP in (and gRPC with `grpc`), the given processors
+    in order, every exporter on every signal's pipeline, health_check, no self-metrics.
+    Endpoints come from the env `Collector.start` sets. JSON text, which is valid YAML."""
+    protocols: dict[str, Any] = {"http": {"endpoint": "127.0.0.1:${env:HTTP_PORT}", **(http or {})}}
+    if grpc:
+        protocols["grpc"] = {"endpoint": "127.0.0.1:${env:GRPC_PORT}"}
+    config: dict[str, Any] = {"receivers": {"otlp": {"protocols": protocols}}}
+    pipeline: dict[str, Any] = {"receivers": ["otlp"]}
+    if processors:
+        config["processors"] = processors
+        pipeline["processors"] = list(processors)
+    config["exporters"] = exporters
+    pipeline["exporters"] = list(exporters)
+    config["extensions"] = {"health_check": {"endpoint": "127.0.0.1:${env:HEALTH_PORT}"}}
+    config["service"] = {
+        "extensions": ["health_check"],
+        "telemetry": {"metrics": {"level": "none"}},
+        "pipelines": {signal: pipeline for signal in signals},
+    }
+    return json.dumps(config, indent=2) + "\n"
+
+
+def file_exporter(**options: Any) -> dict[str, Any]:
+    """The file exporter writing OTLP/JSON lines to $OUT_FILE (`Collector.out_file`)."""
+    return {"file": {"path": "${env:OUT_FILE}", "flush_interval": "100ms", **options}}
+
+
+def file_config(**file_options: Any) -> str:
+    """A minimal pipeline: OTLP in, memory_limiter + batch, logs and traces to one JSON-lines
+    file; `file_options` go to the file exporter (e.g. rotation)."""
+    return collector_config(
+        file_exporter(**file_options),
+        processors={
+            "memory_limiter": {"check_interval": "1s", "limit_mib": 512, "spike_limit_mib": 128},
+            "batch": {"timeout": "100ms"},
+        },
+        grpc=True,
+        signals=("logs", "traces"),
+    )
+
+
+FILE_CONFIG = file_config()
 
 
 @dataclass
@@ -64,6 +96,7 @@ class Collector:
         return self.workdir / "collector.log"
 
     def start(self) -> Collector:
+        require_e2e("the collector")
         if not BINARY.exists():
             raise FileNotFoundError(f"{BINARY} missing: run `make collector`")
         self.workdir.mkdir(parents=True, exist_ok=True)
