@@ -110,8 +110,9 @@ class Telemetry:
         s = self.settings
         iid = s.installation_id or identity.installation_id(self.store)
         ci = self.decision.ci_var if s.ci == "tag" else None
+        agent = self.decision.agent if s.agent == "tag" else None
         self.resource = resource.attributes(
-            s.app, s.version, iid, identity.session_id(), s.environment, ci
+            s.app, s.version, iid, identity.session_id(), s.environment, ci, agent
         )
         sink: sinks.Sink
         uploader = None

@@ -29,6 +29,7 @@ def status(t: Telemetry, explain: bool = False) -> dict[str, Any]:
         "how_to_enable": None,
         "endpoint": t.settings.logs_url,
         "ci": d.ci,
+        "agent": d.agent,
         "problems": list(d.problems)
         + ([st.problem] if st.problem and st.problem not in d.problems else []),
         "drops": dict(t.drops),

@@ -3,7 +3,8 @@
 1. Base level: the app's level env var if set, else the user's persisted choice, else the policy
    default (opt-out: `all` once the first-run notice has been shown; opt-in: `off`).
 2. Every opt-out signal present caps it at `off`: the CLI flag, the app's opt-out env vars,
-   a truthy DO_NOT_TRACK, and CI when the app's policy suppresses CI.
+   a truthy DO_NOT_TRACK, CI when the app's policy suppresses CI, and a run driven by an AI
+   coding agent when the app's policy suppresses those (consent/agents.py).
 Opt-outs always win.
 """
 
@@ -52,6 +53,8 @@ class Decision:
     """The resolved level, every source considered, and the one that decided."""
 
     __slots__ = (
+        "agent",
+        "agent_var",
         "ci",
         "ci_var",
         "first_run",
@@ -75,6 +78,8 @@ class Decision:
         self.until_ns = 0  # records older than this are judged by `prior` (a disable's cutoff)
         self.prior = levels.OFF
         self.ci_var: str | None = None  # the env var that showed a CI run
+        self.agent: str | None = None  # the AI coding agent driving this run (consent/agents)
+        self.agent_var: str | None = None  # the env var that showed it
 
     def allows(self, severity: int) -> bool:
         """May a record of this severity, recorded now, leave?"""
@@ -156,6 +161,18 @@ def resolve(
             ci_var and environ.get(ci_var),
             "environment",
             d.ci and settings.ci == "suppress",
+        )
+    )
+    from prodtel.consent import agents
+
+    found = agents.detect(environ)
+    d.agent, d.agent_var = found if found else (None, None)
+    caps.append(
+        (
+            f"AI agent detection ({d.agent_var or 'none'})",
+            d.agent_var and environ.get(d.agent_var),
+            "environment",
+            d.agent is not None and settings.agent == "suppress",
         )
     )
     capped_by = next((name for name, _, _, active in caps if active), None)
