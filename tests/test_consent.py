@@ -75,6 +75,7 @@ def test_explain_lists_every_source() -> None:
         "env MYAPP_NO_USAGE_REPORT",
         "env DO_NOT_TRACK",
         "CI detection (none)",
+        "AI agent detection (none)",
     ]
     assert d.winner == "env DO_NOT_TRACK"
     by = {s.name: s.effect for s in d.sources}
