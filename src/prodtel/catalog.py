@@ -125,9 +125,15 @@ class Catalog:
         context: Iterable[Attr] = (),
         docs_url: str | None = None,
         include_builtins: bool = True,
+        retention_days: int | None = None,
     ) -> None:
         self.app = app
         self.docs_url = docs_url
+        if retention_days is not None and (type(retention_days) is not int or retention_days < 1):
+            raise CatalogError(f"retention_days must be a whole number >= 1, not {retention_days!r}")
+        # How long the analytics store keeps a record: stated on the usage page, enforced by
+        # `prodtel analytics ingest --catalog` (a table TTL).
+        self.retention_days = retention_days
         evs = list(events)
         if include_builtins:
             known = {e.name for e in evs}

@@ -143,6 +143,13 @@ def pending(t: Telemetry, limit: int = 20) -> list[dict[str, Any]]:
     return out
 
 
+def catalog(t: Telemetry) -> dict[str, Any]:
+    """Everything the app can send, for a security or legal review (catalog_view.py)."""
+    from prodtel import catalog_view
+
+    return catalog_view.describe(t.settings.catalog)
+
+
 def reset_id(t: Telemetry) -> dict[str, Any]:
     return {"installation_id": t.reset_id()}
 

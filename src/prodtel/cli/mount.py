@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 
     from prodtel.telemetry import Telemetry
 
-COMMANDS = ("status", "enable", "disable", "show", "pending", "reset-id")
+COMMANDS = ("status", "enable", "disable", "show", "pending", "reset-id", "catalog")
 
 
 def _telemetry() -> Telemetry:
@@ -58,6 +58,11 @@ def execute(
     elif cmd == "pending":
         data = commands.pending(t)
         text = commands.render(data)
+    elif cmd == "catalog":
+        from prodtel import catalog_view
+
+        data = commands.catalog(t)
+        text = catalog_view.render(data)
     elif cmd == "reset-id":
         data = commands.reset_id(t)
         text = f"new installation id: {data['installation_id']}"
@@ -101,6 +106,7 @@ _HELP = {
     "show": "the last events actually sent",
     "pending": "what is recorded and not sent yet",
     "reset-id": "make a new anonymous installation id",
+    "catalog": "every event the app can send, with each attribute's type and meaning",
 }
 
 
@@ -148,6 +154,11 @@ def click_group(name: str = "telemetry") -> click.Group:
     def reset_id(as_json: bool) -> None:
         sys.exit(execute("reset-id", as_json=as_json))
 
+    @group.command(name="catalog", help=_HELP["catalog"])
+    @json_opt
+    def catalog(as_json: bool) -> None:
+        sys.exit(execute("catalog", as_json=as_json))
+
     return group
 
 
@@ -181,5 +192,9 @@ def typer_app() -> typer.Typer:
     @app.command(name="reset-id", help=_HELP["reset-id"])
     def reset_id(json: bool = False) -> None:
         raise typer.Exit(execute("reset-id", as_json=json))
+
+    @app.command(name="catalog", help=_HELP["catalog"])
+    def catalog(json: bool = False) -> None:
+        raise typer.Exit(execute("catalog", as_json=json))
 
     return app
