@@ -45,6 +45,7 @@ class Telemetry:
         self.resource: dict[str, str] = {}
         self._scrubber: Scrubber | None = None
         self.max_queue = 100_000
+        self.local = False  # the running worker keeps records locally (level `local`)
         if self.decision.first_run and settings.show_notice:
             from prodtel import notice
 
@@ -116,7 +117,12 @@ class Telemetry:
         )
         sink: sinks.Sink
         uploader = None
-        if sinks.override is not None:
+        self.local = self.decision.local
+        if self.local:  # before the test override too: at `local` nothing is sent, anywhere
+            from prodtel.delivery.local import LocalSink
+
+            sink = LocalSink(self.state_dir, self.resource, self.stats)
+        elif sinks.override is not None:
             sink = sinks.override
         elif s.debug:
             sink = sinks.DebugSink(self.resource)
@@ -145,19 +151,32 @@ class Telemetry:
         self.worker.start()
 
     # -- consent transitions (the `telemetry enable|disable|reset-id` commands, or an app's UI) --
-    def enable(self, level: int = levels.ALL, source: str = "command") -> Decision:
-        """Persist the user's choice and apply it now. Emits TelemetryEnabled if it may leave."""
+    def enable(
+        self, level: int = levels.ALL, source: str = "command", local: bool = False
+    ) -> Decision:
+        """Persist the user's choice and apply it now. Emits TelemetryEnabled if it may leave.
+        `local`: record at `level` but keep everything on this machine (level `local`)."""
         was = self.decision.level
         now = self.clock()
-        changes: dict[str, Any] = {"level": levels.name(level), "decided_by": source}
+        name = levels.LOCAL if local else levels.name(level)
+        changes: dict[str, Any] = {"level": name, "decided_by": source}
+        if local:
+            changes["local_at_ns"] = now  # other processes stop uploading what follows
         if was == levels.OFF or not self.store.get("enabled_at_ns"):
             changes["enabled_at_ns"] = now  # opt-in date: nothing recorded before it leaves
         changes.update(disabled_at_ns=None, prior_level=None)
         self.store.update(**changes)
         self.decision = self.consent.resolve()
+        if self.worker is not None and self.local != self.decision.local:
+            # Switching between uploading and local: what is queued leaves (or stays) under
+            # the old choice, then a new pipeline starts with the right sink.
+            w, self.worker = self.worker, None
+            w.shutdown(self.settings.exit_timeout)
         if self.decision.level > levels.OFF:
             if self.worker is None:
                 self._start()
+            if self.decision.local:
+                return self.decision
             self.track(
                 ENABLED,
                 {"level": levels.name(self.decision.level), "source": source},

@@ -58,6 +58,8 @@ def _outbox(t: Telemetry) -> dict[str, Any]:
 
 def render_status(data: dict[str, Any]) -> str:
     state = "ON" if data["enabled"] else "OFF"
+    if data["level"] == "local":
+        state = "LOCAL (recorded on this machine, nothing is sent)"
     lines = [
         f"{data['app']} telemetry is {state} (level: {data['level']})",
         f"  decided by: {data['decided_by']}",
@@ -95,11 +97,13 @@ def _decided(source: str, winner: str) -> bool:
 
 
 def enable(t: Telemetry, level: str = "all") -> dict[str, Any]:
-    lv = levels.parse(level)
-    if lv is None or lv == levels.OFF:
-        raise ValueError(f"level must be crash, error or all, not {level!r}")
-    d = t.enable(lv, source="command")
-    out = {"requested": levels.name(lv), "level": d.level_name, "decided_by": d.winner}
+    choice = levels.parse_choice(level)
+    if choice is None or choice[0] == levels.OFF:
+        raise ValueError(f"level must be crash, error, all or local, not {level!r}")
+    lv, local = choice
+    d = t.enable(lv, source="command", local=local)
+    requested = levels.LOCAL if local else levels.name(lv)
+    out = {"requested": requested, "level": d.level_name, "decided_by": d.winner}
     if d.level < lv:
         out["note"] = f"saved, but {d.winner} keeps telemetry at {d.level_name}"
     return out
@@ -111,8 +115,11 @@ def disable(t: Telemetry) -> dict[str, Any]:
 
 
 def show(t: Telemetry, n: int = 20) -> list[dict[str, Any]]:
+    """The last records sent; at level `local`, the last ones kept instead of sent."""
     from prodtel import sentlog
 
+    if t.decision.local:
+        return sentlog.read(t.state_dir, n, sentlog.LOCAL_FILENAME)
     return sentlog.read(t.state_dir, n)
 
 

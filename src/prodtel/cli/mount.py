@@ -46,6 +46,11 @@ def execute(
         text = f"{t.settings.app} telemetry enabled at level {data['level']}" + (
             f" ({data['note']})" if "note" in data else ""
         )
+        if data["level"] == "local":
+            text += (
+                ": everything is recorded and kept on this machine, nothing is sent."
+                f" See it with `{t.settings.command} telemetry show`."
+            )
     elif cmd == "disable":
         data = commands.disable(t)
         text = (
@@ -84,7 +89,7 @@ def add_argparse(subparsers: argparse._SubParsersAction[Any], name: str = "telem
         if cmd == "status":
             c.add_argument("--explain", action="store_true", help="show every consent source")
         if cmd == "enable":
-            c.add_argument("--level", choices=["crash", "error", "all"], default="all")
+            c.add_argument("--level", choices=["crash", "error", "all", "local"], default="all")
         if cmd == "show":
             c.add_argument("-n", type=int, default=20, help="how many events")
 
@@ -129,7 +134,7 @@ def click_group(name: str = "telemetry") -> click.Group:
 
     @group.command(help=_HELP["enable"])
     @json_opt
-    @click.option("--level", type=click.Choice(["crash", "error", "all"]), default="all")
+    @click.option("--level", type=click.Choice(["crash", "error", "all", "local"]), default="all")
     def enable(as_json: bool, level: str) -> None:
         sys.exit(execute("enable", as_json=as_json, level=level))
 

@@ -59,6 +59,7 @@ class Decision:
         "ci_var",
         "first_run",
         "level",
+        "local",
         "prior",
         "problems",
         "since_ns",
@@ -69,6 +70,7 @@ class Decision:
 
     def __init__(self) -> None:
         self.level = levels.OFF
+        self.local = False  # `local`: record at `level`, keep on this machine, upload nothing
         self.winner = ""
         self.sources: list[Source] = []
         self.first_run = False
@@ -96,7 +98,12 @@ class Decision:
 
     @property
     def level_name(self) -> str:
-        return levels.name(self.level)
+        return levels.LOCAL if self.local and self.level else levels.name(self.level)
+
+    @property
+    def uploads(self) -> bool:
+        """May anything leave this machine now (any level but off and local)?"""
+        return self.level > levels.OFF and not self.local
 
     def cut_off(
         self, until_ns: int, prior: int, level: int | None = None, winner: str | None = None
@@ -179,9 +186,12 @@ def resolve(
 
     # 1. the base level
     env_value = environ.get(settings.level_env)
-    env_level = levels.parse(env_value)
+    env_choice = levels.parse_choice(env_value)
+    env_level = env_choice[0] if env_choice else None
     if env_value is not None and env_level is None:
-        d.problems.append(f"ignoring {settings.level_env}={env_value!r}: use off|crash|error|all")
+        d.problems.append(
+            f"ignoring {settings.level_env}={env_value!r}: use off|crash|error|all|local"
+        )
     st: ConsentStore | None = None
     if env_level is None and capped_by is None:
         st = store() if callable(store) else store
@@ -189,11 +199,14 @@ def resolve(
         st = store
     if st is not None and st.problem:
         d.problems.append(st.problem)
-    stored = levels.parse(st.get("level")) if st is not None else None
-    if env_level is not None:
-        d.level, d.winner = env_level, f"env {settings.level_env}"
-    elif stored is not None:
-        d.level, d.winner = stored, "config file"
+    stored_choice = levels.parse_choice(st.get("level")) if st is not None else None
+    stored = stored_choice[0] if stored_choice else None
+    if env_choice is not None:
+        d.level, d.local = env_choice
+        d.winner = f"env {settings.level_env}"
+    elif stored_choice is not None:
+        d.level, d.local = stored_choice
+        d.winner = "config file"
     elif st is None:
         d.level, d.winner = levels.OFF, "config file not read"
     elif settings.policy == "opt-in":
@@ -207,7 +220,7 @@ def resolve(
             f"env {settings.level_env}",
             env_value,
             "environment",
-            f"sets {levels.name(env_level)}" if env_level is not None else "not set",
+            f"sets {_choice_name(env_choice)}" if env_choice is not None else "not set",
         )
     )
     if st is None:
@@ -218,8 +231,8 @@ def resolve(
                 "config file",
                 st.get("level"),
                 st.path,
-                f"sets {levels.name(stored)}"
-                if stored is not None and env_level is None
+                f"sets {_choice_name(stored_choice)}"
+                if stored_choice is not None and env_level is None
                 else "overridden by env"
                 if stored is not None
                 else "no choice saved",
@@ -238,7 +251,7 @@ def resolve(
 
     # 2. opt-outs always win; the first one present is reported as the decider.
     if capped_by is not None:
-        d.level, d.winner, d.first_run = levels.OFF, capped_by, False
+        d.level, d.winner, d.first_run, d.local = levels.OFF, capped_by, False, False
     for name, value, where, active in caps:
         add(
             Source(
@@ -249,3 +262,7 @@ def resolve(
             )
         )
     return d
+
+
+def _choice_name(choice: tuple[int, bool]) -> str:
+    return levels.LOCAL if choice[1] else levels.name(choice[0])

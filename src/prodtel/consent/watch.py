@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import time
 
+from prodtel.consent import levels
 from prodtel.consent.resolve import resolve
 
 TYPE_CHECKING = False
@@ -68,5 +69,10 @@ class ConsentWatch:
             disabled_at = int(self.store.get("disabled_at_ns") or 0)
             if new.level < old.level and disabled_at:
                 new = new.cut_off(disabled_at, prior=old.level)
+            elif new.local and not old.local:
+                # Another process chose `local`: this one keeps what it recorded before and
+                # records nothing more (it has an uploading sink; the next run keeps locally).
+                at = int(self.store.get("local_at_ns") or 0)
+                new = new.cut_off(at, prior=old.level, level=levels.OFF, winner=f"{new.winner} (local)")
             self.decision = new
         return self.decision
