@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import math
 
-from prodtel._builtins import COMMAND, DISABLED, ENABLED, EXCEPTION
+from prodtel._builtins import COMMAND, DELETION, DISABLED, ENABLED, EXCEPTION
 from prodtel.counters import count
 
 TYPE_CHECKING = False
@@ -130,7 +130,9 @@ class Catalog:
         self.app = app
         self.docs_url = docs_url
         if retention_days is not None and (type(retention_days) is not int or retention_days < 1):
-            raise CatalogError(f"retention_days must be a whole number >= 1, not {retention_days!r}")
+            raise CatalogError(
+                f"retention_days must be a whole number >= 1, not {retention_days!r}"
+            )
         # How long the analytics store keeps a record: stated on the usage page, enforced by
         # `prodtel analytics ingest --catalog` (a table TTL).
         self.retention_days = retention_days
@@ -326,5 +328,14 @@ def builtin_events() -> list[Event]:
                 Attr("exception.handled", bool, "False for crashes, true for reported errors."),
             ],
             level="crash",
+        ),
+        Event(
+            DELETION,
+            "The user asked for the data of an installation to be deleted (`telemetry disable "
+            "--delete` or `reset-id --delete`). It carries the old installation id; sent once, "
+            "also when telemetry is then off, and retried until delivered.",
+            since="0.1.0",
+            attrs=[Attr("source", str, "The command that asked.", enum=["disable", "reset-id"])],
+            level="off",
         ),
     ]

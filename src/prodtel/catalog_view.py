@@ -30,9 +30,7 @@ def describe(catalog: Catalog) -> dict[str, Any]:
     return {
         "format": FORMAT,
         "app": catalog.app,
-        "resource": [
-            {"name": name, "description": what} for name, what, _ in docs.RESOURCE_FIELDS
-        ],
+        "resource": [{"name": name, "description": what} for name, what, _ in docs.RESOURCE_FIELDS],
         "context": [_attr(a) for a in catalog.context.values()],
         "events": [
             {

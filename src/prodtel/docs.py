@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from prodtel._builtins import COMMAND, DISABLED, ENABLED, EXCEPTION
+from prodtel._builtins import COMMAND, DELETION, DISABLED, ENABLED, EXCEPTION
 from prodtel.versions import version_key
 
 if TYPE_CHECKING:
@@ -25,7 +25,7 @@ RESOURCE_FIELDS = [
     ("app.installation.id", "A random id made on first use, stored on your machine", "a UUID"),
     ("session.id", "A random id per run of the program", "a UUID"),
 ]
-BUILTINS = (COMMAND, ENABLED, DISABLED, EXCEPTION)
+BUILTINS = (COMMAND, ENABLED, DISABLED, EXCEPTION, DELETION)
 
 
 def _payload(e: Event, context: dict[str, Attr]) -> str:

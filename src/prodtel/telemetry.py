@@ -52,6 +52,11 @@ class Telemetry:
             notice.maybe_show(settings, self.store)
         if self.decision.level > levels.OFF:
             self._start()
+        loaded = self.consent.loaded
+        if loaded is not None and loaded.get("deletion_requests"):
+            from prodtel import deletion
+
+            deletion.retry_in_background(settings, loaded)
 
     @property
     def decision(self) -> Decision:
@@ -208,6 +213,20 @@ class Telemetry:
         self.store.update(level="off", decided_by=source, disabled_at_ns=now)
         self.decision = self.consent.resolve()
         return self.decision
+
+    def request_deletion(self, source: str, timeout: float = 5.0) -> dict[str, Any]:
+        """A new installation id, and a deletion request for the old one sent now (or by a
+        later run if the endpoint cannot be reached): see prodtel.deletion."""
+        from prodtel import deletion
+
+        old = deletion.request(self.store, source, self.clock())
+        sent, queued = deletion.deliver(self.settings, self.store, timeout) if old else (0, 0)
+        return {
+            "deleted_installation_id": old,
+            "installation_id": self.store.get("installation_id"),
+            "request_delivered": old is not None and queued == 0 and sent > 0,
+            "requests_queued": queued,
+        }
 
     def reset_id(self) -> str:
         from prodtel import identity

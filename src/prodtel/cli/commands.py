@@ -109,9 +109,29 @@ def enable(t: Telemetry, level: str = "all") -> dict[str, Any]:
     return out
 
 
-def disable(t: Telemetry) -> dict[str, Any]:
+def disable(t: Telemetry, delete: bool = False) -> dict[str, Any]:
     d = t.disable(source="command")
-    return {"level": d.level_name, "decided_by": d.winner, "pending": t.settings.on_disable}
+    out: dict[str, Any] = {
+        "level": d.level_name,
+        "decided_by": d.winner,
+        "pending": t.settings.on_disable,
+    }
+    if delete:
+        _purge_outbox(t)  # what the old id still had queued would only be deleted again
+        out["pending"] = "purge"
+        out.update(t.request_deletion("disable"))
+    return out
+
+
+def _purge_outbox(t: Telemetry) -> None:
+    from prodtel.delivery.outbox import Outbox
+
+    try:
+        box = Outbox(t.state_dir)
+        box.purge()
+        box.close()
+    except Exception:  # a broken state dir must not stop the deletion request
+        pass
 
 
 def show(t: Telemetry, n: int = 20) -> list[dict[str, Any]]:
@@ -157,8 +177,27 @@ def catalog(t: Telemetry) -> dict[str, Any]:
     return catalog_view.describe(t.settings.catalog)
 
 
-def reset_id(t: Telemetry) -> dict[str, Any]:
+def reset_id(t: Telemetry, delete: bool = False) -> dict[str, Any]:
+    if delete:
+        return t.request_deletion("reset-id")
     return {"installation_id": t.reset_id()}
+
+
+def deletion_text(app: str, data: dict[str, Any]) -> str:
+    """What `--delete` did, in words."""
+    old = data.get("deleted_installation_id")
+    if old is None:
+        return f"{app} had no installation id yet: there is nothing to delete."
+    when = (
+        "The deletion request was delivered."
+        if data["request_delivered"]
+        else "The endpoint could not be reached: the request is kept and retried by the next run."
+    )
+    return (
+        f"Asked for every analytics record of installation {old} to be deleted. {when}"
+        f" New installation id: {data['installation_id']}. Error reports already in an error"
+        " tracker (Sentry) are not covered."
+    )
 
 
 def render(data: Any) -> str:

@@ -29,7 +29,13 @@ def _telemetry() -> Telemetry:
 
 
 def execute(
-    cmd: str, *, as_json: bool = False, explain: bool = False, level: str = "all", n: int = 20
+    cmd: str,
+    *,
+    as_json: bool = False,
+    explain: bool = False,
+    level: str = "all",
+    n: int = 20,
+    delete: bool = False,
 ) -> int:
     """Run one telemetry command and print its result. Returns the exit code."""
     t = _telemetry()
@@ -52,11 +58,13 @@ def execute(
                 f" See it with `{t.settings.command} telemetry show`."
             )
     elif cmd == "disable":
-        data = commands.disable(t)
+        data = commands.disable(t, delete=delete)
         text = (
             f"{t.settings.app} telemetry disabled. Nothing recorded from now on will be "
             f"sent; earlier records: {data['pending'].replace('_', ' ')}."
         )
+        if delete:
+            text += "\n" + commands.deletion_text(t.settings.app, data)
     elif cmd == "show":
         data = commands.show(t, n)
         text = commands.render(data)
@@ -69,8 +77,10 @@ def execute(
         data = commands.catalog(t)
         text = catalog_view.render(data)
     elif cmd == "reset-id":
-        data = commands.reset_id(t)
+        data = commands.reset_id(t, delete=delete)
         text = f"new installation id: {data['installation_id']}"
+        if delete:
+            text = commands.deletion_text(t.settings.app, data)
     else:
         print(f"error: unknown telemetry command {cmd!r}", file=sys.stderr)
         return 2
@@ -92,6 +102,8 @@ def add_argparse(subparsers: argparse._SubParsersAction[Any], name: str = "telem
             c.add_argument("--level", choices=["crash", "error", "all", "local"], default="all")
         if cmd == "show":
             c.add_argument("-n", type=int, default=20, help="how many events")
+        if cmd in ("disable", "reset-id"):
+            c.add_argument("--delete", action="store_true", help=_DELETE_HELP)
 
 
 def run_argparse(args: argparse.Namespace) -> int:
@@ -101,9 +113,11 @@ def run_argparse(args: argparse.Namespace) -> int:
         explain=getattr(args, "explain", False),
         level=getattr(args, "level", "all"),
         n=getattr(args, "n", 20),
+        delete=getattr(args, "delete", False),
     )
 
 
+_DELETE_HELP = "also ask for the data already sent under the installation id to be deleted"
 _HELP = {
     "status": "is telemetry on, and why",
     "enable": "turn telemetry on (optionally at a lower level)",
@@ -138,10 +152,13 @@ def click_group(name: str = "telemetry") -> click.Group:
     def enable(as_json: bool, level: str) -> None:
         sys.exit(execute("enable", as_json=as_json, level=level))
 
+    delete_opt = click.option("--delete", is_flag=True, help=_DELETE_HELP)
+
     @group.command(help=_HELP["disable"])
     @json_opt
-    def disable(as_json: bool) -> None:
-        sys.exit(execute("disable", as_json=as_json))
+    @delete_opt
+    def disable(as_json: bool, delete: bool) -> None:
+        sys.exit(execute("disable", as_json=as_json, delete=delete))
 
     @group.command(help=_HELP["show"])
     @json_opt
@@ -156,8 +173,9 @@ def click_group(name: str = "telemetry") -> click.Group:
 
     @group.command(name="reset-id", help=_HELP["reset-id"])
     @json_opt
-    def reset_id(as_json: bool) -> None:
-        sys.exit(execute("reset-id", as_json=as_json))
+    @delete_opt
+    def reset_id(as_json: bool, delete: bool) -> None:
+        sys.exit(execute("reset-id", as_json=as_json, delete=delete))
 
     @group.command(name="catalog", help=_HELP["catalog"])
     @json_opt
@@ -183,8 +201,8 @@ def typer_app() -> typer.Typer:
         raise typer.Exit(execute("enable", as_json=json, level=level))
 
     @app.command(help=_HELP["disable"])
-    def disable(json: bool = False) -> None:
-        raise typer.Exit(execute("disable", as_json=json))
+    def disable(json: bool = False, delete: bool = False) -> None:
+        raise typer.Exit(execute("disable", as_json=json, delete=delete))
 
     @app.command(help=_HELP["show"])
     def show(json: bool = False, n: int = 20) -> None:
@@ -195,8 +213,8 @@ def typer_app() -> typer.Typer:
         raise typer.Exit(execute("pending", as_json=json))
 
     @app.command(name="reset-id", help=_HELP["reset-id"])
-    def reset_id(json: bool = False) -> None:
-        raise typer.Exit(execute("reset-id", as_json=json))
+    def reset_id(json: bool = False, delete: bool = False) -> None:
+        raise typer.Exit(execute("reset-id", as_json=json, delete=delete))
 
     @app.command(name="catalog", help=_HELP["catalog"])
     def catalog(json: bool = False) -> None:
