@@ -1,4 +1,4 @@
-"""`prodtel analytics ingest|report`, also `python -m prodtel.analytics ingest|report`.
+"""`prodtel analytics ingest|report|forget`, also `python -m prodtel.analytics ...`.
 
 `register(subparsers)` mounts the `analytics` command on the prodtel CLI's argparse parser;
 `main(argv)` runs it on its own. Heavy imports (chDB, clickhouse-connect, rich) happen only
@@ -33,7 +33,9 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
 
 
 def add_commands(p: argparse.ArgumentParser) -> None:
-    sub = p.add_subparsers(dest="analytics_command", required=True, metavar="{ingest,report}")
+    sub = p.add_subparsers(
+        dest="analytics_command", required=True, metavar="{ingest,report,forget}"
+    )
     db_help = f"chDB folder (default: ${DB_ENV} or ./{DEFAULT_DB})"
 
     i = sub.add_parser(
@@ -94,6 +96,23 @@ def add_commands(p: argparse.ArgumentParser) -> None:
     r.add_argument("--html", type=Path, metavar="FILE", help="also write a self-contained page")
     r.add_argument("--wait", type=float, default=5.0, help="seconds to wait for the folder lock")
     r.set_defaults(analytics_run=_report)
+
+    f = sub.add_parser(
+        "forget",
+        help="delete every row of an installation id (deletion requests)",
+        description="Delete every analytics row of the given installation ids, and remember "
+        "them so rows arriving later go too. Without --installation-id: apply the deletion "
+        "requests the SDK sent (TelemetryDeletionRequested), as `ingest` does after each run; "
+        "run it on a schedule against a ClickHouse server the collector writes to.",
+    )
+    f.add_argument(
+        "--installation-id", action="append", default=[], metavar="ID", help="repeatable"
+    )
+    f.add_argument("--db", type=Path, default=None, help=db_help)
+    f.add_argument("--clickhouse", metavar="URL", help="a ClickHouse server instead of chDB")
+    f.add_argument("--wait", type=float, default=5.0, help="seconds to wait for the folder lock")
+    f.add_argument("--json", action="store_true", help="print the result as JSON")
+    f.set_defaults(analytics_run=_forget)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -236,6 +255,38 @@ def _report(args: argparse.Namespace) -> int:
         from prodtel.analytics import terminal
 
         terminal.render(r)
+    return 0
+
+
+def _forget(args: argparse.Namespace) -> int:
+    from prodtel.analytics import deletion
+
+    backend: Any
+    if args.clickhouse:
+        from prodtel.analytics.backend import ClickHouse
+
+        backend = ClickHouse(args.clickhouse)
+    else:
+        from prodtel.analytics.backend import Chdb
+
+        if not _db(args).is_dir():
+            raise FileNotFoundError(f"{_db(args)} does not exist: run `analytics ingest` first")
+        backend = Chdb(_db(args), wait=args.wait)
+    try:
+        if args.installation_id:
+            result = deletion.forget(backend, args.installation_id)
+        else:
+            result = deletion.apply(backend)
+    finally:
+        backend.close()
+    if args.json:
+        print(json.dumps(result, indent=2))
+    else:
+        ids = result["installations"]
+        print(
+            f"deleted {result['rows']:,} rows; installations forgotten now: "
+            f"{', '.join(ids) if ids else 'none'}"
+        )
     return 0
 
 
