@@ -18,7 +18,7 @@ import pytest
 from tests.support.app import clean_env, loadgen, seen_notice
 from tests.support.chdb_http import chdb_exec, chdb_http, queries
 from tests.support.collector import ROOT, pipeline
-from tests.support.net import wait_until
+from tests.support.loopback import wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -64,7 +64,7 @@ def test_exporter_rows_report_like_the_file_path(tmp_path: Path) -> None:
             PRODTEL_QUEUE_DIR=str(tmp_path / "queue"),
         ).start()
         try:
-            env = clean_env(home, OTEL_EXPORTER_OTLP_ENDPOINT=col.endpoint)
+            env = clean_env(home, LOADGEN_TELEMETRY_ENDPOINT=col.endpoint)
             for args in RUNS:
                 r = loadgen(*args, env=env)
                 assert r.returncode == 0, r.stderr

@@ -27,7 +27,7 @@ import pytest
 from prodtel.delivery.encode import Encoder
 from tests.support.chdb_http import chdb_exec, chdb_http
 from tests.support.collector import ROOT, Collector, pipeline
-from tests.support.net import free_port, wait_until
+from tests.support.loopback import free_port, wait_until
 
 pytestmark = pytest.mark.e2e
 

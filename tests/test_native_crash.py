@@ -21,7 +21,7 @@ from prodtel.crash import native
 from tests.support.app import clean_env
 from tests.support.collector import Collector
 from tests.support.crasher import CATALOG
-from tests.support.net import free_port
+from tests.support.loopback import free_port
 
 CRASHER = Path(__file__).parent / "support/crasher.py"
 

@@ -74,7 +74,7 @@ def deliver(settings: Settings, store: ConsentStore, timeout: float) -> tuple[in
     from prodtel.delivery.sinks import ExportResult
     from prodtel.delivery.transport import HttpTransport
 
-    transport = HttpTransport(settings.logs_url)
+    transport = HttpTransport(settings.logs_url, **settings.transport_options())
     deadline = time.monotonic() + timeout
     sent: set[str] = set()
     try:

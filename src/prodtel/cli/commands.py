@@ -7,6 +7,8 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from prodtel.consent import levels
+from prodtel.endpoint import describe, safe_url
+from prodtel.endpoint import explain as explain_endpoint
 
 if TYPE_CHECKING:
     from prodtel.telemetry import Telemetry
@@ -27,7 +29,8 @@ def status(t: Telemetry, explain: bool = False) -> dict[str, Any]:
         "notice": t.settings.notice,
         "why": None,
         "how_to_enable": None,
-        "endpoint": t.settings.logs_url,
+        "endpoint": safe_url(t.settings.logs_url),
+        "delivery": _delivery(t),
         "ci": d.ci,
         "agent": d.agent,
         "problems": list(d.problems)
@@ -36,13 +39,35 @@ def status(t: Telemetry, explain: bool = False) -> dict[str, Any]:
         "stats": dict(t.stats),
         "outbox": _outbox(t),
     }
+    data["problems"] += _delivery_problems(data["delivery"])
     if d.first_run:
         from prodtel import notice
 
         data["why"], data["how_to_enable"] = notice.why_off(t.settings, st.get("notice_shown_at"))
     if explain:
         data["sources"] = [s.as_dict() for s in d.sources]
+        data["endpoint_sources"] = explain_endpoint(t.settings)
     return data
+
+
+def _delivery(t: Telemetry) -> dict[str, Any]:
+    """Endpoint, its source, header names, CA, proxy, the last delivery error: never a header
+    value or a credential."""
+    from prodtel.delivery.health import last_error
+
+    out = describe(t.settings)
+    failed = last_error(t.state_dir) if t.settings.logs_url else None
+    out["last_error"], out["last_error_at"] = failed or (None, None)
+    return out
+
+
+def _delivery_problems(delivery: dict[str, Any]) -> list[str]:
+    if not delivery.get("last_error"):
+        return []
+    return [
+        f"delivery failing since {delivery['last_error_at']}: {delivery['last_error']} "
+        "(records wait in the outbox)"
+    ]
 
 
 def _outbox(t: Telemetry) -> dict[str, Any]:
@@ -70,6 +95,7 @@ def render_status(data: dict[str, Any]) -> str:
     ]
     if data.get("installation_id"):
         lines.append(f"  install id: {data['installation_id']}")
+    lines += _render_delivery(data.get("delivery", {}))
     for p in data["problems"]:
         lines.append(f"  problem:    {p}")
     box = data.get("outbox", {})
@@ -89,7 +115,41 @@ def render_status(data: dict[str, Any]) -> str:
         for i, r in enumerate(rows):
             mark = "=>" if _decided(r[0], data["decided_by"]) and i else "  "
             lines.append(f"{mark} " + "  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)))
+    if "endpoint_sources" in data:
+        lines += _render_endpoint_sources(data["endpoint_sources"])
     return "\n".join(lines)
+
+
+def _render_delivery(dl: dict[str, Any]) -> list[str]:
+    if not dl:
+        return []
+    where = dl["endpoint"] or "none (nothing is sent)"
+    lines = [f"  endpoint:   {where} (from {_source_name(dl['endpoint_source'])})"]
+    if dl.get("proxy"):
+        lines.append(f"  proxy:      {dl['proxy']}")
+    if dl.get("headers"):
+        lines.append(f"  headers:    {', '.join(dl['headers'])} (values not shown)")
+    if dl.get("ca_file"):
+        lines.append(f"  CA file:    {dl['ca_file']}")
+    return lines
+
+
+def _render_endpoint_sources(rows: list[dict[str, Any]]) -> list[str]:
+    table = [("endpoint source", "value", "effect")] + [
+        (r["name"], "-" if r["value"] is None else str(r["value"]), r["effect"]) for r in rows
+    ]
+    widths = [max(len(r[i]) for r in table) for i in range(3)]
+    lines = ["", "Where the endpoint comes from, first set wins:"]
+    for i, r in enumerate(table):
+        mark = "=>" if i and r[2].startswith("wins") else "  "
+        lines.append(f"{mark} " + "  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)))
+    return lines
+
+
+def _source_name(source: str | None) -> str:
+    if source in (None, "default"):
+        return "no setting"
+    return "init(endpoint=)" if source == "init()" else f"env {source}"
 
 
 def _decided(source: str, winner: str) -> bool:

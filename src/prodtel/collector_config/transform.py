@@ -26,6 +26,18 @@ SCOPE_MAX_BYTES = 128
 SCHEMA_URL_MAX_BYTES = 256
 
 
+def resource_keys(catalogs: Catalog | Sequence[Catalog]) -> list[str]:
+    """The resource keys to keep: `prodtel.ci` only when an app's Policy tags CI runs,
+    `prodtel.agent` only when one tags runs driven by AI agents."""
+    cats = catalogs_of(catalogs)
+    drop = set()
+    if not any(c.policy.ci == "tag" for c in cats):
+        drop.add("prodtel.ci")
+    if not any(c.policy.agent == "tag" for c in cats):
+        drop.add("prodtel.agent")
+    return [k for k in RESOURCE_KEYS if k not in drop]
+
+
 SERVICE = f"resource.attributes[{quote('service.name')}]"
 
 
@@ -65,6 +77,7 @@ def route_condition() -> str:
 def transform_groups(catalogs: Catalog | Sequence[Catalog]) -> list[dict[str, Any]]:
     """OTTL statement groups: resource and scope, every record, then per app its context
     attributes and one group per event."""
+    cats = catalogs_of(catalogs)
     uid = log_attr(UID)
     records = [
         # The SDK never sends a body; nothing may ride in one.
@@ -78,7 +91,7 @@ def transform_groups(catalogs: Catalog | Sequence[Catalog]) -> list[dict[str, An
         {
             "context": "resource",
             "statements": [
-                f"keep_keys(resource.attributes, {literal_list(RESOURCE_KEYS)})",
+                f"keep_keys(resource.attributes, {literal_list(resource_keys(cats))})",
                 f"truncate_all(resource.attributes, {RESOURCE_MAX_BYTES})",
                 *cap("resource.schema_url", SCHEMA_URL_MAX_BYTES),
                 mask("resource.schema_url"),
@@ -98,7 +111,7 @@ def transform_groups(catalogs: Catalog | Sequence[Catalog]) -> list[dict[str, An
         },
         {"context": "log", "statements": records},
     ]
-    for catalog in catalogs_of(catalogs):
+    for catalog in cats:
         groups += _app_groups(catalog)
     return groups
 

@@ -173,6 +173,18 @@ class Outbox:
                 )
         return picked
 
+    def batches(self, ids: Iterable[int]) -> list[Batch]:
+        """The stored rows with these ids (without their bodies); rows gone are left out."""
+        db = self.open()
+        with self.lock:
+            return [
+                Batch(row[0], b"", row[1], row[2])
+                for i in ids
+                for row in db.execute(
+                    "SELECT id, count, first_ns FROM batches WHERE id = ?", (i,)
+                ).fetchall()
+            ]
+
     def done(self, batches: Iterable[Batch], counter: str) -> None:
         """Delivered (counter "sent") or poison (counter "dropped_rejected"): remove them."""
         bs = list(batches)
