@@ -128,7 +128,7 @@ def run_argparse(args: argparse.Namespace) -> int:
         explain=getattr(args, "explain", False),
         level=getattr(args, "level", "all"),
         n=getattr(args, "n", 20),
-        delete=getattr(args, "delete", False),
+        **({"delete": args.delete} if hasattr(args, "delete") else {}),
     )
 
 
