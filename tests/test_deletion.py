@@ -55,7 +55,7 @@ def app_env(home: Path, endpoint: str, **extra: str) -> dict[str, str]:
         "HOME": str(home),
         "XDG_CONFIG_HOME": str(home / "config"),
         "XDG_STATE_HOME": str(home / "state"),
-        "OTEL_EXPORTER_OTLP_ENDPOINT": endpoint,
+        "FORGETME_TELEMETRY_ENDPOINT": endpoint,
         "FORGETME_TELEMETRY": "all",
         **extra,
     }
@@ -66,7 +66,7 @@ def use_app(env: dict[str, str], ratios: list[float]) -> str:
     its installation id."""
     cfg = Path(env["XDG_CONFIG_HOME"]) / "forgetme"
     t = prodtel.init(
-        CAT, "1.0", endpoint=env["OTEL_EXPORTER_OTLP_ENDPOINT"], exit_timeout=5.0,
+        CAT, "1.0", endpoint=env["FORGETME_TELEMETRY_ENDPOINT"], exit_timeout=5.0,
         config_dir=str(cfg), state_dir=str(Path(env["XDG_STATE_HOME"]) / "forgetme"),
         test_hooks=TestHooks(environ=env),
     )  # fmt: skip
