@@ -56,7 +56,13 @@ def add_commands(p: argparse.ArgumentParser) -> None:
         type=_positive_int,
         metavar="N",
         help="keep N days: sets the table's TTL (kept for later ingests; rows older than N days"
-        " go at the next merge). Default: keep everything",
+        " go at the next merge). Default: the --catalog's retention_days, else keep everything",
+    )
+    i.add_argument(
+        "--catalog",
+        metavar="MODULE:ATTR",
+        help="the app's catalog: its retention_days (the period its usage page states) sets"
+        " the TTL",
     )
     i.set_defaults(analytics_run=_ingest)
 
@@ -155,8 +161,12 @@ def _ingest(args: argparse.Namespace) -> int:
 
     err = Console(stderr=True)
     show = not args.no_progress and not args.json and err.is_terminal
+    keep = args.retention_days
+    if keep is None and args.catalog:
+        from prodtel.catalog_loader import load_catalog
+
+        keep = load_catalog(args.catalog).retention_days
     with Chdb(_db(args), wait=args.wait) as db:
-        keep = args.retention_days
         if show:
             result = _with_progress(err, db, args.paths, keep)
         else:
