@@ -50,7 +50,8 @@ class Telemetry:
         self.max_queue = 100_000
         self.local = False  # the running worker keeps records locally (level `local`)
         self.transport: HttpTransport | None = None
-        self.notice_due = self.decision.first_run and settings.show_notice
+        d = self.decision
+        self.notice_due = (d.first_run or d.renotice) and settings.show_notice
         if self.notice_due or (settings.debug and self.decision.level == levels.OFF):
             from prodtel import notice
 
@@ -179,7 +180,11 @@ class Telemetry:
         was = self.decision.level
         now = self.clock()
         name = levels.LOCAL if local else levels.name(level)
-        changes: dict[str, Any] = {"level": name, "decided_by": source}
+        changes: dict[str, Any] = {
+            "level": name,
+            "decided_by": source,
+            "consent_version": self.settings.catalog.policy.consent_version,
+        }
         if local:
             changes["local_at_ns"] = now  # other processes stop uploading what follows
         if was == levels.OFF or not self.store.get("enabled_at_ns"):

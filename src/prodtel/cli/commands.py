@@ -40,10 +40,20 @@ def status(t: Telemetry, explain: bool = False) -> dict[str, Any]:
         "outbox": _outbox(t),
     }
     data["problems"] += _delivery_problems(data["delivery"])
+    from prodtel.consent.resolve import seen_version
+
+    version = t.settings.catalog.policy.consent_version
+    data["consent_version"] = {"app": version, "seen": seen_version(st)}
     if d.first_run:
         from prodtel import notice
 
-        data["why"], data["how_to_enable"] = notice.why_off(t.settings, st.get("notice_shown_at"))
+        shown = st.get("notice_shown_at") if seen_version(st) >= version else None
+        data["why"], data["how_to_enable"] = notice.why_off(t.settings, shown)
+        if d.winner.startswith("consent version"):
+            data["why"] = (
+                f"the app now collects new kinds of data (consent version {version}); nothing "
+                "is sent until its notice has been shown"
+            )
     if explain:
         data["sources"] = [s.as_dict() for s in d.sources]
         data["endpoint_sources"] = explain_endpoint(t.settings)

@@ -62,6 +62,7 @@ class Decision:
         "local",
         "prior",
         "problems",
+        "renotice",
         "since_ns",
         "sources",
         "until_ns",
@@ -74,6 +75,7 @@ class Decision:
         self.winner = ""
         self.sources: list[Source] = []
         self.first_run = False
+        self.renotice = False  # the catalog's consent version was raised: show the notice again
         self.ci = False
         self.problems: list[str] = []
         self.since_ns = 0  # records older than this never leave (opt-in date)
@@ -219,6 +221,7 @@ def resolve(
         d.level, d.winner = levels.ALL, "policy opt-out"
     else:
         d.level, d.winner, d.first_run = levels.OFF, "policy opt-out (first run)", True
+    _consent_version(d, settings, st, env_choice is not None)
     add(
         Source(
             f"env {settings.level_env}",
@@ -270,3 +273,23 @@ def resolve(
 
 def _choice_name(choice: tuple[int, bool]) -> str:
     return levels.LOCAL if choice[1] else levels.name(choice[0])
+
+
+def seen_version(store: ConsentStore) -> int:
+    """The consent version the user last saw (the notice, or an explicit enable); files from
+    before consent versions count as version 1."""
+    v = store.get("consent_version")
+    return v if type(v) is int else 1
+
+
+def _consent_version(d: Decision, settings: Settings, st: ConsentStore | None, env: bool) -> None:
+    """The catalog's consent version was raised since the user last saw the notice: it shows
+    again, and an opt-out app sends nothing until it was shown (an explicit env level stands)."""
+    version = settings.catalog.policy.consent_version
+    if st is None or env or d.level == levels.OFF or d.local or seen_version(st) >= version:
+        return
+    if settings.policy == "opt-out":
+        d.level, d.first_run = levels.OFF, True
+        d.winner = f"consent version {version} (notice not shown yet)"
+    else:
+        d.renotice = True
