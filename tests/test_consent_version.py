@@ -18,7 +18,9 @@ from prodtel.testing import capture
 
 V1 = Catalog("vapp", [Event("saved", "Saved.")])
 V2 = Catalog("vapp", [Event("saved", "Saved.")], policy=Policy(consent_version=2))
-V2_IN = Catalog("vapp", [Event("saved", "Saved.")], policy=Policy(consent_version=2, default="opt-in"))  # fmt: skip
+V2_IN = Catalog(
+    "vapp", [Event("saved", "Saved.")], policy=Policy(consent_version=2, default="opt-in")
+)
 SEEN_V1 = {"notice_shown_at": "2026-01-01T00:00:00Z"}  # a file from before consent versions
 
 
