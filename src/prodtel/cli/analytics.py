@@ -100,6 +100,19 @@ def add_commands(p: argparse.ArgumentParser) -> None:
     )
     r.add_argument("--json", action="store_true", help="print the report as JSON (stable format)")
     r.add_argument("--html", type=Path, metavar="FILE", help="also write a self-contained page")
+    r.add_argument(
+        "--public",
+        action="store_true",
+        help="only aggregates safe to publish: counted sections, no cell from fewer than"
+        " --min-installations installations (the --html page too)",
+    )
+    r.add_argument(
+        "--min-installations",
+        type=int,
+        default=10,
+        metavar="K",
+        help="with --public: the smallest cohort a published figure may come from (10)",
+    )
     r.add_argument("--wait", type=float, default=5.0, help="seconds to wait for the folder lock")
     r.set_defaults(analytics_run=_report)
 
@@ -254,6 +267,15 @@ def _report(args: argparse.Namespace) -> int:
         )
     finally:
         backend.close()
+    if args.public:
+        from prodtel.analytics import public
+
+        p = public.build(r, args.min_installations)
+        if args.html:
+            args.html.write_text(public.render_html(p), encoding="utf-8")
+            print(f"wrote {args.html}", file=sys.stderr)
+        print(json.dumps(p, indent=2) if args.json else public.render_text(p))
+        return 0
     if args.html:
         from prodtel.analytics import html
 
