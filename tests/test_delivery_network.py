@@ -17,12 +17,13 @@ from tests.support.collector import Collector
 from tests.support.delay_proxy import DelayProxy
 from tests.support.loopback import free_port, wait_until
 
+pytestmark = pytest.mark.e2e  # starts the real collector and proxies
+
 # init, 3 ticks numbered from argv[2], then exit (optionally: disable, or a Sentry message).
 APP = """
 import sys, time
 import prodtel
 from prodtel import Attr, Catalog, Event
-
 CAT = Catalog("deliv", [Event("tick", "A tick.", attrs=[Attr("seq", int, "Sequence.")])])
 mode = sys.argv[3] if len(sys.argv) > 3 else ""
 dsn = sys.argv[1].replace("http://", "http://key@") + "/1"

@@ -15,6 +15,8 @@ from tests.support.collector import Collector
 from tests.support.forward_proxy import PROXY_ONLY_HOST, ForwardProxy, make_certs, tls_collector
 from tests.support.loopback import Receiver, free_port
 
+pytestmark = pytest.mark.e2e  # starts the real collector and proxies
+
 RUN = ("run", "--vus", "1", "--iterations", "2", "--duration", "1s")
 SECRET = "s3cret-Ingest"
 

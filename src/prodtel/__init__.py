@@ -167,6 +167,9 @@ def init(
         atexit.register(shutdown)
     t = Telemetry(Settings(catalog, version, **settings))
     _telemetry = t
+    from prodtel import mpexit
+
+    mpexit.install()  # multiprocessing children skip atexit: flush on their finalizers
     _active = t if (t.worker is not None or t.settings.strict) else None
     if t.settings.capture_errors and t.decision.level > 0:
         from prodtel import crash

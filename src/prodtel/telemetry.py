@@ -165,7 +165,7 @@ class Telemetry:
             sink = sinks.NoEndpoint(self.stats)
         processors: list[pipeline.Processor] = [
             pipeline.Gate(self.consent, self.drops),
-            pipeline.Scrub(self.settings.make_scrubber),
+            pipeline.Scrub(self.settings.make_scrubber, self.resource),
             pipeline.Stamp(),
         ]
         self.worker = Worker(processors, sink, self.stats, uploader=uploader)
@@ -277,7 +277,11 @@ class Telemetry:
             "level": d.level_name,
             "decided_by": d.winner,
             "sources": [s.as_dict() for s in d.sources],
-            "problems": [*self.settings.problems, *d.problems],
+            "problems": [
+                *self.settings.problems,
+                *d.problems,
+                *(self.worker.sink.problems() if self.worker else []),
+            ],
             "endpoint": safe_url(self.settings.logs_url),
             "endpoint_source": self.settings.sources.get("endpoint"),
             "last_delivery_error": self.transport.last_error if self.transport else None,

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.collector import FILE_CONFIG, Collector
+from tests.support.collector import Collector, collector_config, file_exporter
 from tests.support.loopback import free_port, stop_process
 
 # A name only the proxy can resolve: it runs in a private mount namespace whose /etc/hosts
@@ -80,12 +80,11 @@ class ForwardProxy:
 def tls_collector(workdir: Path, cert_dir: Path, client_ca: Path | None = None) -> Collector:
     """The real collector with TLS on its OTLP/HTTP receiver (cert.pem/key.pem in cert_dir);
     with `client_ca`, it also demands a client certificate signed by it. Not started."""
-    tls = '{cert_file: "${env:TLS_CERT}", key_file: "${env:TLS_KEY}"'
-    tls += ', client_ca_file: "${env:TLS_CLIENT_CA}"}' if client_ca else "}"
-    plain = 'http: {endpoint: "127.0.0.1:${env:HTTP_PORT}"}'
-    secure = 'http: {endpoint: "127.0.0.1:${env:HTTP_PORT}", tls: ' + tls + "}"
-    assert plain in FILE_CONFIG
-    c = Collector(workdir, config=FILE_CONFIG.replace(plain, secure))
+    tls = {"cert_file": "${env:TLS_CERT}", "key_file": "${env:TLS_KEY}"}
+    if client_ca:
+        tls["client_ca_file"] = "${env:TLS_CLIENT_CA}"
+    config = collector_config(file_exporter(), http={"tls": tls})
+    c = Collector(workdir, config=config)
     c.env.update(TLS_CERT=str(cert_dir / "cert.pem"), TLS_KEY=str(cert_dir / "key.pem"))
     if client_ca:
         c.env["TLS_CLIENT_CA"] = str(client_ca)

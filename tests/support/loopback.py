@@ -216,6 +216,7 @@ class Receiver(_OTLPServer):
         self.records: list[dict[str, Any]] = []
         self.requests = 0
         self.headers: list[dict[str, str]] = []  # each request's headers
+        self.resources: list[dict[str, str]] = []  # each ResourceLogs' string attributes
         self.require = require or {}
         super().__init__()
 
@@ -226,6 +227,7 @@ class Receiver(_OTLPServer):
         self.requests += 1
         req = ExportLogsServiceRequest.FromString(body)
         for rl in req.resource_logs:
+            self.resources.append({kv.key: kv.value.string_value for kv in rl.resource.attributes})
             for sl in rl.scope_logs:
                 for r in sl.log_records:
                     attrs = {

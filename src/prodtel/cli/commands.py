@@ -40,6 +40,7 @@ def status(t: Telemetry, explain: bool = False) -> dict[str, Any]:
         "outbox": _outbox(t),
     }
     data["problems"] += _delivery_problems(data["delivery"])
+    data["problems"] += [p for p in data["outbox"]["problems"] if p not in data["problems"]]
     from prodtel.consent.resolve import seen_version
 
     version = t.settings.catalog.policy.consent_version
@@ -81,14 +82,30 @@ def _delivery_problems(delivery: dict[str, Any]) -> list[str]:
 
 
 def _outbox(t: Telemetry) -> dict[str, Any]:
-    """Pending records and the counters every run of this app has persisted."""
+    """Pending records and the counters every run of this app has persisted, and what is
+    wrong with the state dir (unwritable, full, a corrupt outbox moved aside)."""
+    from prodtel.delivery import statedir
     from prodtel.delivery.outbox import Outbox
 
+    box = Outbox(t.state_dir)
+    out: dict[str, Any] = {"path": box.path}
+    problems: list[str] = []
     try:
-        box = Outbox(t.state_dir)
-        return {"path": box.path, "pending": box.pending(), "counters": box.counters()}
+        out.update(pending=box.pending(), counters=box.counters())
     except Exception as e:  # status must work even when the state dir is broken
-        return {"problem": str(e)}
+        problems.append(f"outbox {box.path} cannot be read: {e}")
+    finally:
+        box.close()
+    live = t.worker.sink.problems() if t.worker is not None else []
+    for p in [
+        *live,
+        *([box.problem] if box.problem else []),
+        *statedir.problems(t.state_dir, box.path),
+    ]:
+        if p not in problems:
+            problems.append(p)
+    out["problems"] = problems
+    return out
 
 
 def render_status(data: dict[str, Any]) -> str:
@@ -222,8 +239,18 @@ def pending(t: Telemetry, limit: int = 20) -> list[dict[str, Any]]:
     from prodtel.record import NAME, merged
 
     out: list[dict[str, Any]] = []
-    for body in Outbox(t.state_dir).peek(limit):
-        for rl in decode(gzip.decompress(body)):
+    box = Outbox(t.state_dir)
+    try:
+        bodies = box.peek(limit)
+    finally:
+        box.close()
+    for body in bodies:
+        try:
+            request = decode(gzip.decompress(body))
+        except Exception:  # a damaged row: show the rest
+            out.append({"event": "(unreadable stored request)", "attributes": {}})
+            continue
+        for rl in request:
             for sl in rl.get("scopeLogs", []):
                 for rec in sl.get("logRecords", []):
                     out.append(

@@ -48,7 +48,18 @@ def execute(
     n: int = 20,
     delete: bool = False,
 ) -> int:
-    """Run one telemetry command and print its result. Returns the exit code."""
+    """Run one telemetry command and print its result. Returns the exit code. Never a
+    traceback: whatever breaks is one line on stderr and exit code 1."""
+    try:
+        return _execute(cmd, as_json=as_json, explain=explain, level=level, n=n, delete=delete)
+    except Exception as e:
+        print(f"error: telemetry {cmd} failed: {type(e).__name__}: {e}", file=sys.stderr)
+        return 1
+
+
+def _execute(
+    cmd: str, *, as_json: bool, explain: bool, level: str, n: int, delete: bool = False
+) -> int:
     t = _telemetry()
     t.notice_due = False  # a telemetry command is the user's answer: never print the notice
     data: Any

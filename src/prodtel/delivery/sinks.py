@@ -79,6 +79,10 @@ class Sink(abc.ABC):
         """Records written but not yet delivered."""
         return 0
 
+    def problems(self) -> list[str]:
+        """What keeps delivery from working as designed, for `status`."""
+        return []
+
     def purge(self) -> int:
         """Drop every undelivered record; how many were dropped."""
         return 0
@@ -336,6 +340,9 @@ class OutboxSink(Sink):
 
     def pending(self) -> int:
         return self.outbox.pending()
+
+    def problems(self) -> list[str]:
+        return [self.outbox.problem] if self.outbox.problem else []
 
     def purge(self) -> int:
         return self.outbox.purge()
