@@ -1,5 +1,5 @@
-"""prodtel.dirs: platformdirs' answer, memoized. Each case runs in a fresh interpreter, where
-platformdirs is not imported yet (pytest itself imports it)."""
+"""prodtel.platform.dirs: platformdirs' answer, memoized (dirmemo). Each case runs in a fresh
+interpreter, where platformdirs is not imported yet (pytest itself imports it)."""
 
 from __future__ import annotations
 
@@ -15,9 +15,9 @@ pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="no memo on Wind
 
 PROBE = """
 import json, sys
-from prodtel import dirs
-dirs.MEMO_DIR = sys.argv[1]
-out = {"config": dirs.user_config_dir("memoapp"), "state": dirs.user_state_dir("memoapp")}
+from prodtel.platform import dirmemo, dirs
+dirmemo.MEMO_DIR = sys.argv[1]
+out = {"config": dirs.config_dir("memoapp"), "state": dirs.state_dir("memoapp")}
 out["imported"] = "platformdirs" in sys.modules
 print(json.dumps(out))
 """

@@ -32,7 +32,9 @@ def test_os_type_uses_semconv_values(plat: str, os_type: str) -> None:
 
 
 def test_resource_has_exactly_the_documented_keys() -> None:
-    attrs = resource.attributes("app", "1.0", "iid", "sid", environment="prod", ci="CI")
+    attrs = resource.attributes(
+        "app", "1.0", "iid", "sid", environment="prod", ci="CI", agent="claude_code"
+    )
     assert set(attrs) == set(resource.KEYS)
     assert set(attrs) == {
         "service.name",
@@ -49,6 +51,7 @@ def test_resource_has_exactly_the_documented_keys() -> None:
         "telemetry.sdk.version",
         "deployment.environment.name",
         "prodtel.ci",
+        "prodtel.agent",
     }
 
 
@@ -56,6 +59,8 @@ def test_os_version_and_machine_are_what_platform_says() -> None:
     """On Linux they come from os.uname() without importing platform: the same values."""
     import platform
 
+    from prodtel import platform as host
+
     if platform.system() == "Linux":
-        assert resource.os_version() == platform.release()
-    assert resource.machine() == platform.machine()
+        assert host.os_version() == platform.release()
+    assert host.machine() == platform.machine()

@@ -71,11 +71,13 @@ class ConsentSpanProcessor(SpanProcessor):
         self.dropped = 0
 
     def on_start(self, span: Span, parent_context: Context | None = None) -> None:
-        if self.decision().level >= levels.ALL:
+        d = self.decision()
+        if d.level >= levels.ALL and not d.local:
             self.inner.on_start(span, parent_context)
 
     def on_end(self, span: ReadableSpan) -> None:
-        if self.decision().level >= levels.ALL:
+        d = self.decision()
+        if d.level >= levels.ALL and not d.local:
             self.inner.on_end(span)
         else:
             self.dropped += 1
@@ -174,7 +176,7 @@ def tracer_provider() -> TracerProvider:
     import prodtel
 
     t = prodtel.current()
-    if t is None or t.worker is None or not t.settings.logs_url:
+    if t is None or t.worker is None or not t.settings.logs_url or t.decision.local:
         from opentelemetry.trace import NoOpTracerProvider
 
         return NoOpTracerProvider()

@@ -9,6 +9,7 @@ import os
 import sys
 
 from prodtel import __version__
+from prodtel import platform as host
 
 # platform.machine() spellings -> OTel semconv host.arch values.
 _ARCH = {
@@ -52,6 +53,7 @@ KEYS = (
     "telemetry.sdk.version",
     "deployment.environment.name",
     "prodtel.ci",
+    "prodtel.agent",
 )
 
 
@@ -60,7 +62,8 @@ def normalise_arch(machine: str) -> str:
     return _ARCH.get(m, m or "unknown")
 
 
-def os_type(plat: str = sys.platform) -> str:
+def os_type(plat: str | None = None) -> str:
+    plat = sys.platform if plat is None else plat  # read per call: tests inject sys.platform
     for prefix, value in _OS.items():
         if plat.startswith(prefix):
             return value
@@ -68,24 +71,8 @@ def os_type(plat: str = sys.platform) -> str:
 
 
 def os_version() -> str:
-    if sys.platform == "linux":
-        return os.uname().release  # what platform.release() returns there, without its import
-    import platform
-
-    if sys.platform == "darwin":
-        return platform.mac_ver()[0] or platform.release()
-    if sys.platform == "win32":
-        return platform.version()
-    return platform.release()
-
-
-def machine() -> str:
-    """platform.machine(): on Linux it is os.uname().machine, without importing platform."""
-    if sys.platform == "linux":
-        return os.uname().machine
-    import platform
-
-    return platform.machine()
+    """macOS product version, Windows major.minor.build, else the kernel release."""
+    return host.os_version()
 
 
 def attributes(
@@ -95,13 +82,14 @@ def attributes(
     session_id: str,
     environment: str | None = None,
     ci: str | None = None,
+    agent: str | None = None,
 ) -> dict[str, str]:
     attrs = {
         "service.name": app,
         "service.version": version,
         "os.type": os_type(),
         "os.version": os_version(),
-        "host.arch": normalise_arch(machine()),
+        "host.arch": normalise_arch(host.machine()),
         "process.runtime.name": sys.implementation.name,
         "process.runtime.version": ".".join(map(str, sys.version_info[:3])),
         "app.installation.id": installation_id,
@@ -114,6 +102,8 @@ def attributes(
         attrs["deployment.environment.name"] = environment
     if ci:  # the app's CI policy is "tag": the CI system, by the env var that showed it
         attrs["prodtel.ci"] = ci
+    if agent:  # the app's agent policy is "tag": which AI coding agent drives the run
+        attrs["prodtel.agent"] = agent
     return attrs
 
 

@@ -202,6 +202,15 @@ def machine_values() -> dict[str, str]:
     return vals
 
 
+def _home_step(home: str) -> Step:
+    """This home as text shows it: any case (Windows' and macOS's file systems ignore case, and
+    tracebacks say c:\\users\\dave), either separator, doubled backslashes (a repr)."""
+    parts = re.split(r"[/\\]+", home)
+    source = r"(?:\\+|/)".join(re.escape(p) for p in parts) + r"(?=$|[/\\\s\"':])"
+    # Each part, and at least one character for each separator between them.
+    return Step(source, "~", sum(map(len, parts)) + len(parts) - 1, re.I)
+
+
 class Scrubber:
     """A callable that removes personal data from a string.
 
@@ -223,7 +232,7 @@ class Scrubber:
         extra = (*_extra, *extra)
         steps: list[Step] = []
         homes = sorted({v for k, v in vals.items() if k.startswith("home")}, key=len, reverse=True)
-        steps += [Step(re.escape(h) + r"(?=$|[/\\\s\"':])", "~", len(h)) for h in homes]
+        steps += [_home_step(h) for h in homes]
         steps.append(Step(SITE_PACKAGES, "", _min_len("site-packages", SITE_PACKAGES)))
         steps += [_lazy_step(p) for p in TABLE]
         for p, r in extra:  # compiled now: a bad pattern of the app's fails here

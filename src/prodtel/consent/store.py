@@ -17,9 +17,9 @@ FILENAME = "telemetry.json"
 
 
 def default_dir(app: str) -> str:
-    from prodtel import dirs  # platformdirs' answer, without importing it on every start
+    from prodtel.platform import dirs
 
-    return dirs.user_config_dir(app)
+    return dirs.config_dir(app)
 
 
 class ConsentStore:
@@ -40,10 +40,10 @@ class ConsentStore:
         except OSError as e:
             self.problem = f"cannot read {self.path}: {e.strerror or e}"
             return self
-        from prodtel import jsonread
+        import json
 
         try:
-            data = jsonread.loads(raw)
+            data = json.loads(raw)
             if not isinstance(data, dict):
                 raise ValueError("not a JSON object")
         except ValueError as e:

@@ -135,8 +135,9 @@ def _free_bytes(state_dir: str) -> int:
     folder = state_dir
     while not os.path.isdir(folder) and os.path.dirname(folder) != folder:
         folder = os.path.dirname(folder)
+    import shutil  # disk_usage works on every platform (statvfs is POSIX only)
+
     try:
-        st = os.statvfs(folder)
-    except (OSError, AttributeError):  # AttributeError: no statvfs on Windows
+        return shutil.disk_usage(folder).free
+    except OSError:
         return LOW_SPACE
-    return st.f_bavail * st.f_frsize

@@ -50,34 +50,22 @@ def _spawn(state_dir: str, url: str, handoff: Handoff | None, options: str | Non
     if options:
         env[OPTIONS_ENV] = options
     try:
-        if hasattr(os, "posix_spawn"):
-            devnull = [(os.POSIX_SPAWN_OPEN, fd, os.devnull, os.O_RDWR, 0) for fd in (0, 1, 2)]
-            os.posix_spawn(sys.executable, argv, env, file_actions=devnull, setsid=True)
-        else:
-            import subprocess
+        from prodtel import platform
 
-            subprocess.Popen(
-                argv,
-                env=env,
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-                start_new_session=True,
-                close_fds=True,
-                pass_fds=(handoff.fd,) if handoff is not None else (),
-            )
+        # posix_spawn+setsid; Windows: detached flags. The handoff socket stays open in the child.
+        platform.spawn_detached(argv, env, (handoff.fd,) if handoff is not None else ())
     except OSError:
         return False
     return True
 
 
 def _locked(state_dir: str) -> bool:
-    import fcntl
+    from prodtel import platform
 
     try:
         with open(os.path.join(state_dir, LOCK), "a") as f:
-            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            fcntl.flock(f, fcntl.LOCK_UN)
+            platform.lock_nb(f)
+            platform.unlock(f)
     except BlockingIOError:
         return True
     except OSError:
@@ -104,8 +92,7 @@ def settle(state_dir: str, handoff: Handoff) -> str:
 
 
 def run(state_dir: str, url: str, budget_s: float = BUDGET_S, handoff: str | None = None) -> int:
-    import fcntl
-
+    from prodtel import platform
     from prodtel.delivery.outbox import Outbox
     from prodtel.delivery.transport import HttpTransport
 
@@ -116,7 +103,7 @@ def run(state_dir: str, url: str, budget_s: float = BUDGET_S, handoff: str | Non
         settle(state_dir, Handoff.parse(handoff))
     with open(os.path.join(state_dir, LOCK), "a") as lock:
         try:
-            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            platform.lock_nb(lock)
         except BlockingIOError:
             return 0  # another uploader has it
         from prodtel.crash import spool

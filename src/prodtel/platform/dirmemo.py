@@ -1,4 +1,4 @@
-"""platformdirs' user config and state dirs, memoized, so a start-up does not import it.
+"""platformdirs' answers for `dirs`, memoized, so a start-up does not import platformdirs.
 
 `import platformdirs` costs 8-13 ms (it pulls in pathlib, tempfile, re, shutil...), which a user
 who disabled telemetry would pay on every start of the app just to find the consent file. So
@@ -35,20 +35,15 @@ _key: str | None = None  # this process's fingerprint, computed once
 _memo: dict[str, Any] | None = None
 
 
-def user_config_dir(app: str) -> str:
-    """platformdirs.user_config_dir(app, appauthor=False)."""
-    return _lookup("config", app)
-
-
-def user_state_dir(app: str) -> str:
-    """platformdirs.user_state_dir(app, appauthor=False)."""
-    return _lookup("state", app)
+def lookup(kind: str, app: str) -> str:
+    """platformdirs.PlatformDirs(app, appauthor=False).user_<kind>_dir ("config", "state")."""
+    return _lookup(kind, app)
 
 
 def _ask_platformdirs(kind: str, app: str) -> str:
-    import platformdirs
+    from platformdirs import PlatformDirs
 
-    value: str = getattr(platformdirs, f"user_{kind}_dir")(app, appauthor=False)
+    value: str = getattr(PlatformDirs(app, appauthor=False), f"user_{kind}_dir")
     return value
 
 
