@@ -201,42 +201,57 @@ class Catalog:
         }
 
 
+_Rule = tuple[type, "frozenset[object] | None", int]  # type, enum values, max length
+
+
 class Validator:
     """Checks `track()` input against a catalog: raises in strict mode, else drops and counts."""
 
-    __slots__ = ("_rules", "catalog", "drops", "strict")
+    __slots__ = ("_events", "_rules", "catalog", "drops", "strict")
 
     def __init__(self, catalog: Catalog, strict: bool, drops: dict[str, int]) -> None:
         self.catalog = catalog
         self.strict = strict
         self.drops = drops
-        self._rules: dict[int, dict[str, tuple[type, frozenset[object] | None, int]]] = {}
+        self._rules: dict[int, dict[str, _Rule]] = {}
+        self._events: dict[str, tuple[dict[str, _Rule], Mapping[str, Attr]]] = {}
 
     def event(self, name: str, attrs: Mapping[str, object]) -> dict[str, object] | None:
         """Clean attributes for `name`, or None when the whole event must be dropped."""
-        ev = self.catalog.events.get(name)
-        if ev is None:
-            self._problem(
-                "unknown_event", f"event {name!r} is not in the {self.catalog.app} catalog"
-            )
-            return None
-        return self._attrs(ev.attrs, attrs, name)
+        known = self._events.get(name)
+        if known is None:
+            ev = self.catalog.events.get(name)
+            if ev is None:
+                self._problem(
+                    "unknown_event", f"event {name!r} is not in the {self.catalog.app} catalog"
+                )
+                return None
+            known = self._events[name] = (self._rules_of(ev.attrs), ev.attrs)
+        return self._check(known[0], known[1], attrs, name)
 
     def context(self, attrs: Mapping[str, object]) -> dict[str, object]:
-        return self._attrs(self.catalog.context, attrs, None)
+        declared = self.catalog.context
+        return self._check(self._rules_of(declared), declared, attrs, None)
 
-    def _attrs(
-        self, declared: Mapping[str, Attr], attrs: Mapping[str, object], event: str | None
-    ) -> dict[str, object]:
-        """`event`: the event's name, None for the context (named only in a problem)."""
-        # Fast path: everything valid (the usual case) returns the caller's own dict unchanged.
-        # Callers pass a dict they own (track()'s **kwargs), so no copy is needed.
+    def _rules_of(self, declared: Mapping[str, Attr]) -> dict[str, _Rule]:
         rules = self._rules.get(id(declared))
         if rules is None:
             rules = self._rules[id(declared)] = {
                 a.name: (a.type, frozenset(a.enum) if a.enum else None, a.max_length)
                 for a in declared.values()
             }
+        return rules
+
+    def _check(
+        self,
+        rules: dict[str, _Rule],
+        declared: Mapping[str, Attr],
+        attrs: Mapping[str, object],
+        event: str | None,
+    ) -> dict[str, object]:
+        """`event`: the event's name, None for the context (named only in a problem)."""
+        # Fast path: everything valid (the usual case) returns the caller's own dict unchanged.
+        # Callers pass a dict they own (track()'s **kwargs), so no copy is needed.
         for key, value in attrs.items():
             rule = rules.get(key)
             if rule is None:

@@ -100,13 +100,16 @@ class Telemetry:
     def track(self, name: str, attrs: dict[str, Any], severity: int = INFO) -> None:
         clean = self.validator.event(name, attrs)
         w = self.worker
-        if clean is None or w is None or not self.consent.decision.allows(severity):
+        if clean is None or w is None:
+            return
+        d = self.consent.decision
+        if d.level != levels.ALL and not d.allows(severity):  # `all` allows every severity
             return
         q = w.queue
         if len(q) >= self.max_queue:
             w.drain()  # a burst: the caller encodes into the outbox itself; nothing is lost
         q.append((self.clock(), severity, name, clean, self.context))
-        if len(q) >= WAKE_AT:
+        if len(q) >= WAKE_AT and not w.wake.is_set():  # set() takes a lock: only once
             w.wake.set()
 
     def set_context(self, attrs: dict[str, Any]) -> None:
