@@ -152,7 +152,7 @@ class Telemetry:
             from prodtel.delivery.outbox import Outbox
             from prodtel.delivery.transport import HttpTransport, warm_imports
 
-            warm_imports()
+            warm_imports(https=s.logs_url.partition(":")[0].lower() == "https")
 
             state, url, options = self.state_dir, s.logs_url, s.transport_options()
             self.transport = HttpTransport(url, **options, report=Reporter(state))
