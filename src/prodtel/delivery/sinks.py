@@ -265,6 +265,12 @@ class OutboxSink(Sink):
             n = sum(b.count for b in batches)
             if result is ExportResult.PENDING:  # it may still succeed: keep the lease
                 self.in_flight = batches
+                # The answer takes at least this long: later runs hand over at once instead
+                # of waiting out their budget too (the uploader saves the real time).
+                from prodtel.delivery import exitplan
+
+                waited = time.monotonic() - self.transport.sent_at
+                exitplan.save(self.state_dir, self.transport.url, waited)
                 return False
             if result is ExportResult.RETRY:
                 self.failures += 1
@@ -316,9 +322,12 @@ class OutboxSink(Sink):
         try:
             if not hasattr(os, "posix_spawn"):
                 return None
+            import time
+
             fd = os.dup(sock.fileno())
             os.set_inheritable(fd, True)
-            return Handoff(fd, [b.id for b in batches])
+            sent = time.time() - (time.monotonic() - self.transport.sent_at)
+            return Handoff(fd, [b.id for b in batches], sent)
         except OSError:
             return None
         finally:

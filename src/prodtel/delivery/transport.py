@@ -86,6 +86,7 @@ class HttpTransport:
             self.connect_to = (self.host, self.port)
         self.estimate: float | None = None  # seconds the last answered POST took
         self.pending_sock: socket.socket | None = None  # a request whose answer is late
+        self.sent_at = 0.0  # monotonic time the last request started to leave
         resolve.prefetch(*self.connect_to)  # in the background, from init on
 
     def post(
@@ -102,6 +103,9 @@ class HttpTransport:
         start = time.monotonic()
         try:
             conn = self._connect(timeout)
+            if conn.sock is None:  # connect (and TLS) apart: `estimate` is the answer's time
+                conn.connect()
+            self.sent_at = sent = time.monotonic()
             conn.request("POST", self.path, data, self.headers)
             # The request left whole. Wait for the answer without reading a byte of it, so
             # that, if it is late, the socket can change hands intact (see exitplan).
@@ -116,7 +120,7 @@ class HttpTransport:
             self.close()
             self._failed(f"{type(e).__name__}: {e}", timeout)
             return ExportResult.RETRY, 0.0
-        self.estimate = time.monotonic() - start
+        self.estimate = time.monotonic() - sent  # one round trip plus the collector's work
         if 200 <= resp.status < 300:
             self._failed(None, timeout)
             return ExportResult.OK, 0.0
