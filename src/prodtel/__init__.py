@@ -113,7 +113,7 @@ def init(
 ) -> Telemetry:
     """Resolve consent and, if telemetry may run, start the pipeline. Calling it again replaces
     the previous setup. None means "not given". A set env var beats the keyword, the keyword
-    beats the default (docs/settings.md, generated from this docstring and `config.PARAMS`).
+    beats the default (docs/settings.md, generated from this docstring and `config_params.PARAMS`).
 
     Args:
         catalog: the app's events and its consent `Policy` (`Catalog(..., policy=Policy(...))`).

@@ -98,7 +98,7 @@ def safe_url(url: str | None) -> str | None:
 def explain(settings: Settings) -> list[dict[str, str | None]]:
     """One row per endpoint source in precedence order, for `status --explain`: its value
     (credentials masked) and its effect. Rows for the host's OTel vars say why they are ignored."""
-    from prodtel.config import PARAMS
+    from prodtel.config_params import PARAMS
 
     spec = next(p for p in PARAMS if p.name == "endpoint")
     env, won = settings.environ, settings.sources.get("endpoint")
