@@ -6,9 +6,10 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
+from prodtel.cli.delivery_status import describe
+from prodtel.cli.delivery_status import explain as explain_endpoint
 from prodtel.consent import levels
-from prodtel.endpoint import describe, safe_url
-from prodtel.endpoint import explain as explain_endpoint
+from prodtel.endpoint import safe_url
 
 if TYPE_CHECKING:
     from prodtel.telemetry import Telemetry

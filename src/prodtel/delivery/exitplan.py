@@ -111,7 +111,7 @@ def read_answer(handoff: Handoff, timeout: float) -> tuple[str, float]:
     import http.client
     import socket
 
-    from prodtel.delivery.transport import retry_after
+    from prodtel.delivery.result import retry_after
 
     try:
         sock = socket.socket(fileno=handoff.fd)

@@ -8,11 +8,11 @@ hooks with no-op defaults that only the outbox sink needs.
 from __future__ import annotations
 
 import abc
-import enum
 import sys
 import threading
 import time
 
+from prodtel.delivery.result import ExportResult
 from prodtel.record import NAME, TIME, merged
 
 TYPE_CHECKING = False
@@ -28,15 +28,6 @@ if TYPE_CHECKING:
 # records or 3 MiB uncompressed, under the collector's 4 MiB request limit.
 MAX_BATCH, MAX_BATCH_BYTES = 4096, 1 << 20
 MAX_POST, MAX_POST_BYTES = 16384, 3 << 20
-
-
-class ExportResult(enum.Enum):
-    """How the collector answered one POST."""
-
-    OK = "ok"  # 2xx: delivered
-    RETRY = "retry"  # 429, 5xx, network error: try again later
-    DROP = "drop"  # any other 4xx: poison, counted and never retried
-    PENDING = "pending"  # the request left, its answer is late: not to be resent (exitplan)
 
 
 class Sink(abc.ABC):

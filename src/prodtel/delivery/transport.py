@@ -7,7 +7,7 @@
 from __future__ import annotations
 
 from prodtel.delivery import resolve
-from prodtel.delivery.sinks import ExportResult
+from prodtel.delivery.result import ExportResult, retry_after
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -208,11 +208,3 @@ def _readable(conn: http.client.HTTPConnection, timeout: float) -> bool:
     if getattr(sock, "pending", lambda: 0)():  # TLS bytes already decrypted
         return True
     return bool(select.select([sock], [], [], max(timeout, 0.0))[0])
-
-
-def retry_after(value: str | None) -> float:
-    """Seconds from a Retry-After header (delta-seconds only), capped at 5 minutes."""
-    try:
-        return min(max(float(value or 0), 0.0), 300.0)
-    except ValueError:
-        return 0.0
