@@ -20,7 +20,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
-    from prodtel.catalog import Attr, Catalog, CatalogError, Event
+    from prodtel.catalog import Attr, Catalog, CatalogError, Event, Span
     from prodtel.decorators import command, event
     from prodtel.runsummary import Summary
     from prodtel.telemetry import Telemetry
@@ -31,6 +31,7 @@ __all__ = [
     "Catalog",
     "CatalogError",
     "Event",
+    "Span",
     "Summary",
     "Telemetry",
     "command",
@@ -53,6 +54,7 @@ _LAZY = {
     "Catalog": "prodtel.catalog",
     "CatalogError": "prodtel.catalog",
     "Event": "prodtel.catalog",
+    "Span": "prodtel.catalog",
     "Summary": "prodtel.runsummary",
     "Telemetry": "prodtel.telemetry",
     "command": "prodtel.decorators",

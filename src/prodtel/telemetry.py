@@ -135,12 +135,16 @@ class Telemetry:
             uploader = None if os.environ.get("PRODTEL_UPLOADER") else _uploader(state, url)
         else:
             sink = sinks.NoEndpoint(self.stats)
+        scrub = pipeline.Scrub(self.settings.make_scrubber)
         processors: list[pipeline.Processor] = [
             pipeline.Gate(self.consent, self.drops),
-            pipeline.Scrub(self.settings.make_scrubber),
+            scrub,
             pipeline.Stamp(),
         ]
-        self.worker = Worker(processors, sink, self.stats, uploader=uploader)
+        from prodtel.spans import SpanPipeline
+
+        spans = SpanPipeline(self.consent, s.catalog, self.drops, scrub.text)
+        self.worker = Worker(processors, sink, self.stats, uploader=uploader, span_pipeline=spans)
         self.worker.start()
 
     # -- consent transitions (the `telemetry enable|disable|reset-id` commands, or an app's UI) --

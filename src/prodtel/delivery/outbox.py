@@ -35,23 +35,28 @@ CREATE TABLE IF NOT EXISTS batches (
     body BLOB NOT NULL,
     created REAL NOT NULL,
     attempts INTEGER NOT NULL DEFAULT 0,
-    lease_until REAL NOT NULL DEFAULT 0
+    lease_until REAL NOT NULL DEFAULT 0,
+    kind TEXT NOT NULL DEFAULT 'logs'
 );
 CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
 """
 
 
 class Batch:
-    """One stored request: `body` is gzip-compressed ExportLogsServiceRequest bytes."""
+    """One stored request: `body` is gzip-compressed ExportLogsServiceRequest bytes, or for
+    `kind` "traces" ExportTraceServiceRequest bytes (posted to /v1/traces)."""
 
-    __slots__ = ("body", "count", "first_ns", "id", "size")
+    __slots__ = ("body", "count", "first_ns", "id", "kind", "size")
 
-    def __init__(self, id: int, body: bytes, count: int, first_ns: int, size: int = 0) -> None:
+    def __init__(
+        self, id: int, body: bytes, count: int, first_ns: int, size: int = 0, kind: str = "logs"
+    ) -> None:
         self.id = id
         self.body = body
         self.count = count
         self.first_ns = first_ns
         self.size = size
+        self.kind = kind
 
 
 class Outbox:
@@ -80,6 +85,7 @@ class Outbox:
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=NORMAL")  # durable across process crashes
             db.executescript(SCHEMA)
+            _add_kind(db)
             self.db = db
         return self.db
 
@@ -100,18 +106,20 @@ class Outbox:
         self,
         batches: list[tuple[bytes, int, int, int, int]],
         counters: dict[str, int] | None = None,
+        kind: str = "logs",
     ) -> tuple[list[int], dict[str, int]]:
-        """Store (gzip body, count, raw size, first_ns, last_ns) rows and counter deltas in one
-        transaction; enforce the caps. Returns the new row ids and what the caps dropped."""
+        """Store (gzip body, count, raw size, first_ns, last_ns) rows of one `kind` ("logs" or
+        "traces") and counter deltas in one transaction; enforce the caps. Returns the new row
+        ids and what the caps dropped."""
         db = self.open()
         now = time.time()
         ids = []
         with _transaction(db, self.lock):
             for b in batches:
                 cur = db.execute(
-                    "INSERT INTO batches(body, count, size, first_ns, last_ns, created)"
-                    " VALUES (?,?,?,?,?,?)",
-                    (*b, now),
+                    "INSERT INTO batches(body, count, size, first_ns, last_ns, created, kind)"
+                    " VALUES (?,?,?,?,?,?,?)",
+                    (*b, now, kind),
                 )
                 ids.append(int(cur.lastrowid or 0))
             dropped = self._enforce_caps(db)
@@ -148,22 +156,23 @@ class Outbox:
                 )
 
     def lease(self, max_records: int, max_bytes: int, lease_s: float = LEASE_S) -> list[Batch]:
-        """Take the oldest unleased batches for one request: at least one, then as many as fit
-        in `max_records` records and `max_bytes` uncompressed bytes."""
+        """Take the oldest unleased batches for one request: at least one, then as many of the
+        same kind as fit in `max_records` records and `max_bytes` uncompressed bytes."""
         db = self.open()
         now = time.time()
         with _transaction(db, self.lock):
             rows = db.execute(
-                "SELECT id, body, count, first_ns, size FROM batches WHERE lease_until < ? "
+                "SELECT id, body, count, first_ns, size, kind FROM batches WHERE lease_until < ? "
+                "AND kind = (SELECT kind FROM batches WHERE lease_until < ? ORDER BY id LIMIT 1) "
                 "ORDER BY id LIMIT 64",
-                (now,),
+                (now, now),
             ).fetchall()
             picked: list[Batch] = []
             records = size = 0
             for row in rows:
                 if picked and (records + row[2] > max_records or size + row[4] > max_bytes):
                     break
-                picked.append(Batch(row[0], row[1], row[2], row[3], row[4]))
+                picked.append(Batch(*row))
                 records += row[2]
                 size += row[4]
             if picked:
@@ -220,12 +229,29 @@ class Outbox:
 
     def peek(self, limit: int = 20) -> list[bytes]:
         """The gzip bodies of the oldest batches, for `telemetry pending`."""
+        return [body for _, body in self.peek_kinds(limit)]
+
+    def peek_kinds(self, limit: int = 20) -> list[tuple[str, bytes]]:
+        """(kind, gzip body) of the oldest batches."""
         if not os.path.exists(self.path):
             return []
         db = self.open()
         with self.lock:
-            rows = db.execute("SELECT body FROM batches ORDER BY id LIMIT ?", (limit,)).fetchall()
-        return [b for (b,) in rows]
+            rows = db.execute(
+                "SELECT kind, body FROM batches ORDER BY id LIMIT ?", (limit,)
+            ).fetchall()
+        return [(k, b) for k, b in rows]
+
+
+def _add_kind(db: sqlite3.Connection) -> None:
+    """An outbox written before spans took this road has no `kind` column: all its rows are
+    logs, which is the column's default."""
+    columns = {row[1] for row in db.execute("PRAGMA table_info(batches)")}
+    if "kind" not in columns:
+        try:
+            db.execute("ALTER TABLE batches ADD COLUMN kind TEXT NOT NULL DEFAULT 'logs'")
+        except sqlite3.OperationalError:  # another process added it first
+            pass
 
 
 class _transaction:

@@ -34,14 +34,18 @@ class HttpTransport:
         self.https = u.scheme == "https"
         self.host = u.hostname or "127.0.0.1"
         self.port = u.port or (443 if self.https else 80)
-        self.path = (u.path or "/v1/logs") + (f"?{u.query}" if u.query else "")
+        query = f"?{u.query}" if u.query else ""
+        self.path = (u.path or "/v1/logs") + query
+        # Spans go to the sibling traces path on the same connection (`.../v1/traces`).
+        self.traces_path = (u.path or "/v1/logs").removesuffix("/v1/logs") + "/v1/traces" + query
         self.conn: http.client.HTTPConnection | None = None
         self.last_error: str | None = None
 
     def post(
-        self, body: bytes, timeout: float, compressed: bool = False
+        self, body: bytes, timeout: float, compressed: bool = False, kind: str = "logs"
     ) -> tuple[ExportResult, float]:
-        """(the result, seconds to wait before retrying). `compressed`: already gzip."""
+        """(the result, seconds to wait before retrying). `compressed`: already gzip. `kind`
+        "traces" posts to the traces path."""
         import gzip
         import http.client
 
@@ -50,7 +54,7 @@ class HttpTransport:
             conn = self._connect(timeout)
             conn.request(
                 "POST",
-                self.path,
+                self.traces_path if kind == "traces" else self.path,
                 data,
                 {
                     "Content-Type": "application/x-protobuf",
