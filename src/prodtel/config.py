@@ -150,6 +150,9 @@ PARAMS: tuple[ParamSpec, ...] = (
     ParamSpec("test_hooks"),
 )
 _NAMES = frozenset(p.name for p in PARAMS)
+# Set by `prodtel.testing.capture()` for the test it runs: values that win over every source
+# (a private config and state dir, strict mode), reported in `sources` as "test".
+test_overrides: dict[str, Any] = {}
 _OLD_HOOKS = ("clock", "installation_id", "environ")  # before TestHooks: still accepted
 
 
@@ -234,6 +237,9 @@ class Settings:
         for spec in PARAMS:
             value, self.sources[spec.name] = spec.resolve(kwargs.get(spec.name), env, self.problems)
             setattr(self, spec.name, value)
+        for name, value in test_overrides.items():
+            setattr(self, name, value)
+            self.sources[name] = "test"
         prefix = _env_prefix(catalog.app)
         self.level_env = self.level_env or f"{prefix}_TELEMETRY"
         self.opt_out_envs = tuple(self.opt_out_envs or (f"{prefix}_NO_TELEMETRY",))

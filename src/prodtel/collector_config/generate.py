@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from prodtel.collector_config.redaction import redaction_processor
+from prodtel.collector_config.traces import TRACES_ENV, add_traces
 from prodtel.collector_config.transform import (
     filter_conditions,
     route_condition,
@@ -43,6 +44,7 @@ ENV = {
     # so the default must parse: it names the missing variable and points at a closed port.
     "SENTRY_DSN": "http://SENTRY_DSN-not-set@127.0.0.1:9/0",
 }
+ENV.update(TRACES_ENV)  # the traces pipeline's (collector_config.traces)
 # Per OTLP request, after decompression. The SDK's usage batches (<= 4096 records of a few hundred
 # bytes) stay well below; see docs/collector.md for batches of large exception records.
 MAX_REQUEST_MIB = 4
@@ -115,7 +117,7 @@ def config(catalog: Catalog) -> dict[str, Any]:
         # Ours (collector-config/sentryeventsexporter): exception records -> Sentry issues.
         "sentry_events": {"dsn": env("SENTRY_DSN")},
     }
-    return {
+    cfg: dict[str, Any] = {
         "receivers": {
             "otlp": {
                 "protocols": {
@@ -198,6 +200,8 @@ def config(catalog: Catalog) -> dict[str, Any]:
             },
         },
     }
+    add_traces(cfg, catalog, env)
+    return cfg
 
 
 def _file(path: str, max_mb: int) -> dict[str, Any]:
