@@ -11,11 +11,17 @@ event and undeclared attributes, so every processor works. Printed every second:
 refusals (429/503, the memory limiter pushing back), the collector's RSS and peak RSS (VmHWM).
 At the end, the records the exporters wrote are counted, to show accepted == delivered.
 `--pipeline both` also runs a bare collector (OTLP in, batch, file out) for the ratio.
+`--pipeline compare` runs the generated pipeline (persistent queues, no batch processor: a 200
+means stored) against the previous one (batch processor in front, in-memory queues: a 200 meant
+"in a batch in memory"), reporting events/s and request latency (p50/p99) for each.
+`--analytics clickhouse` sends analytics through the clickhouse exporter to chDB behind
+ClickHouse's HTTP interface on loopback (tests/support/chdb_http.py) instead of the file.
 """
 
 from __future__ import annotations
 
 import argparse
+import array
 import gzip
 import http.client
 import multiprocessing as mp
@@ -30,10 +36,11 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "examples/loadgen"))
 
+from tests.support.chdb_http import chdb_exec, chdb_http  # noqa: E402
 from tests.support.collector import Collector  # noqa: E402
 from tests.support.loopback import free_port  # noqa: E402
 
-from prodtel.collector_config import generate  # noqa: E402
+from prodtel.collector_config import generate, to_yaml  # noqa: E402
 from prodtel.delivery.encode import Encoder  # noqa: E402
 
 # Per-client counters in shared memory: accepted events, requests, 429s, 503s, other failures.
@@ -81,7 +88,9 @@ def expected_delivered(n: int, exc_every: int) -> int:
     return sum(1 for r in batch(n, exc_every) if r[2] != "not_in_catalog")
 
 
-def client(port: int, size: int, exc_every: int, deadline: float, counters: object) -> None:
+def client(
+    port: int, size: int, exc_every: int, deadline: float, counters: object, lat_file: str
+) -> None:
     resource = {
         "service.name": "loadgen",
         "service.version": "0.3.0",
@@ -105,11 +114,15 @@ def client(port: int, size: int, exc_every: int, deadline: float, counters: obje
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
     headers = {"Content-Type": "application/x-protobuf", "Content-Encoding": "gzip"}
     i = 0
+    latencies = array.array("d")
     while time.monotonic() < deadline:
         try:
+            t = time.perf_counter()
             conn.request("POST", "/v1/logs", bodies[i % BODIES_PER_CLIENT], headers)
             resp = conn.getresponse()
             resp.read()
+            if resp.status == 200:
+                latencies.append(time.perf_counter() - t)
         except (OSError, http.client.HTTPException):
             c[OTHER] += 1
             conn.close()
@@ -129,6 +142,8 @@ def client(port: int, size: int, exc_every: int, deadline: float, counters: obje
         if resp.status != 200:
             time.sleep(0.05)  # back off a little, as a client should
     conn.close()
+    with open(lat_file, "wb") as f:
+        latencies.tofile(f)
 
 
 def proc_status(pid: int) -> dict[str, int]:
@@ -195,15 +210,65 @@ service:
 """
 
 
+def previous(config: str) -> str:
+    """The generated pipeline as it was before persistent queues: a batch processor in front of
+    the routing (it answers 200 before export) and in-memory sending queues."""
+    import yaml
+
+    cfg = yaml.safe_load(config)
+    cfg["processors"]["batch"] = {
+        "send_batch_size": 8192,
+        "send_batch_max_size": 16384,
+        "timeout": "200ms",
+    }
+    cfg["service"]["pipelines"]["logs"]["processors"].append("batch")
+    for exp in cfg["exporters"].values():
+        q = exp.get("sending_queue")
+        if q:
+            q.pop("storage", None)
+            q.pop("sizer", None)
+            q["queue_size"] = 100
+    del cfg["extensions"]["file_storage/queue"]
+    cfg["service"]["extensions"].remove("file_storage/queue")
+    return to_yaml(cfg)
+
+
+def percentile(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    values = sorted(values)
+    return values[min(len(values) - 1, int(q * len(values)))]
+
+
+def count_rows(port: int) -> int:
+    import json
+    import urllib.parse
+    import urllib.request
+
+    q = urllib.parse.urlencode({"query": "SELECT count() FROM otel_logs FORMAT JSONCompact"})
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/?{q}", timeout=60) as r:
+        return int(json.loads(r.read())["data"][0][0])
+
+
 def run(pipeline: str, args: argparse.Namespace) -> dict[str, float]:
     """One timed run against a fresh collector; prints progress and a summary."""
+    with tempfile.TemporaryDirectory(prefix="prodtel-collector-load-") as tmp:
+        if args.analytics == "clickhouse":
+            ddl = (ROOT / "collector-config/clickhouse/otel_logs.sql").read_text()
+            chdb_exec(Path(tmp) / "ch", ddl)
+            with chdb_http(Path(tmp) / "ch", Path(tmp) / "queries.jsonl") as port:
+                return _run(pipeline, args, Path(tmp), port)
+        return _run(pipeline, args, Path(tmp), None)
+
+
+def _run(pipeline: str, args: argparse.Namespace, work: Path, ch: int | None) -> dict[str, float]:
     from telemetry_catalog import CATALOG
 
     budget = args.memory_mib
-    with tempfile.TemporaryDirectory(prefix="prodtel-collector-load-") as tmp:
-        work = Path(tmp)
+    if True:
         data = work / "data"
-        config = generate(CATALOG) if pipeline == "full" else BARE
+        generated = generate(CATALOG)
+        config = {"full": generated, "previous": previous(generated)}.get(pipeline, BARE)
         col = Collector(work / "collector", config=config)
         col.env.update(
             {
@@ -216,9 +281,22 @@ def run(pipeline: str, args: argparse.Namespace) -> dict[str, float]:
                 "GOMEMLIMIT": f"{budget * 80 // 100}MiB",
                 "PRODTEL_MEMORY_LIMIT_MIB": str(budget * 80 // 100),
                 "PRODTEL_MEMORY_SPIKE_MIB": str(budget * 20 // 100),
+                "PRODTEL_QUEUE_DIR": str(work / "queue"),
             }
         )
-        what = "full loadgen pipeline" if pipeline == "full" else "bare pipeline (baseline)"
+        if ch is not None:
+            col.env.update(
+                {
+                    "PRODTEL_ANALYTICS_EXPORTERS": "[clickhouse]",
+                    "CLICKHOUSE_ENDPOINT": f"http://127.0.0.1:{ch}",
+                    "CLICKHOUSE_COMPRESS": "none",
+                }
+            )
+        what = {
+            "full": "generated pipeline (persistent queues, a 200 means stored)",
+            "previous": "previous pipeline (batch processor, in-memory queues)",
+        }.get(pipeline, "bare pipeline (baseline)")
+        what += f", analytics to {args.analytics}"
         print(
             f"collector: {what}, budget {budget} MiB "
             f"(GOMEMLIMIT={col.env['GOMEMLIMIT']}, memory_limiter "
@@ -233,12 +311,13 @@ def run(pipeline: str, args: argparse.Namespace) -> dict[str, float]:
             counters = [ctx.RawArray("q", 5) for _ in range(args.clients)]
             start = time.monotonic() + 2.0  # clients encode their batches first
             deadline = start + args.seconds
+            lat_files = [str(work / f"lat-{i}.bin") for i in range(args.clients)]
             procs = [
                 ctx.Process(
                     target=client,
-                    args=(col.http_port, args.batch, args.exc_every, deadline, c),
+                    args=(col.http_port, args.batch, args.exc_every, deadline, c, lf),
                 )
-                for c in counters
+                for c, lf in zip(counters, lat_files, strict=True)
             ]
             for p in procs:
                 p.start()
@@ -264,12 +343,28 @@ def run(pipeline: str, args: argparse.Namespace) -> dict[str, float]:
             for p in procs:
                 p.join()
             elapsed = time.monotonic() - t0
-            time.sleep(2.5)  # batch timeout and file flush interval
+            lat: list[float] = []
+            for lf in lat_files:
+                a = array.array("d")
+                a.frombytes(Path(lf).read_bytes())
+                lat += list(a)
+            files = lambda: count_records(data, "analytics") + count_records(data, "errors")  # noqa: E731
+            written = (lambda: files() + count_rows(ch)) if ch is not None else files
+            # Wait until the exporters have caught up (queues drained), at most 120 s.
+            settle = time.monotonic() + 120
+            before = -1
+            while time.monotonic() < settle:
+                time.sleep(2.5)
+                now = written()
+                if now == before:
+                    break
+                before = now
             hwm = proc_status(pid).get("VmHWM", 0)
             cpu = cpu_seconds(pid) - cpu0
         tot = [sum(c[k] for c in counters) for k in range(5)]
-        delivered = count_records(data, "analytics") + count_records(data, "errors")
-    per_batch = expected_delivered(args.batch, args.exc_every) if pipeline == "full" else args.batch
+        delivered = written()
+    full = pipeline in ("full", "previous")
+    per_batch = expected_delivered(args.batch, args.exc_every) if full else args.batch
     expected = tot[ACCEPTED] // args.batch * per_batch
     mean = tot[ACCEPTED] / elapsed
     per_event = cpu / max(tot[ACCEPTED], 1) * 1e6
@@ -278,12 +373,14 @@ def run(pipeline: str, args: argparse.Namespace) -> dict[str, float]:
     print(f"          {mean:,.0f} events/s mean, best second {peak_rate:,.0f}")
     print(f"requests  {tot[REQUESTS]:,d}; refused 429: {tot[R429]}, 503: {tot[R503]}")
     print(f"failures  {tot[OTHER]} (connection errors and other statuses)")
+    p50, p99 = percentile(lat, 0.5) * 1e3, percentile(lat, 0.99) * 1e3
+    print(f"latency   p50 {p50:.1f} ms, p99 {p99:.1f} ms per accepted request")
     print(f"CPU       {cpu:.1f} s of collector CPU, {per_event:.1f} µs per event")
     print(f"peak RSS  {hwm} MiB (VmHWM; budget {budget} MiB)")
     print(f"written   {delivered:,d} records (expected {expected:,d})")
     print(flush=True)
     ok = delivered == expected and tot[OTHER] == 0
-    return {"ok": float(ok), "rate": mean, "cpu_us": per_event, "hwm": hwm}
+    return {"ok": float(ok), "rate": mean, "cpu_us": per_event, "hwm": hwm, "p50": p50, "p99": p99}
 
 
 def main() -> int:
@@ -300,14 +397,26 @@ def main() -> int:
     )
     ap.add_argument(
         "--pipeline",
-        choices=["full", "bare", "both"],
+        choices=["full", "bare", "both", "previous", "compare"],
         default="full",
-        help="the generated pipeline, the bare baseline, or both side by side",
+        help="the generated pipeline, the bare baseline, both side by side, the previous"
+        " (batch processor, in-memory queues) pipeline, or previous vs full",
     )
+    ap.add_argument("--analytics", choices=["file", "clickhouse"], default="file")
     args = ap.parse_args()
-    names = ["bare", "full"] if args.pipeline == "both" else [args.pipeline]
+    names = {"both": ["bare", "full"], "compare": ["previous", "full"]}.get(
+        args.pipeline, [args.pipeline]
+    )
     results = {name: run(name, args) for name in names}
-    if len(results) == 2:
+    if "previous" in results and "full" in results:
+        now, old = results["full"], results["previous"]
+        print(
+            f"persistent / previous ({args.analytics}): {now['rate']:,.0f} vs "
+            f"{old['rate']:,.0f} events/s ({now['rate'] / old['rate']:.2f}x); request latency "
+            f"p50 {now['p50']:.1f} vs {old['p50']:.1f} ms, p99 {now['p99']:.1f} vs "
+            f"{old['p99']:.1f} ms"
+        )
+    elif len(results) == 2:
         full, bare = results["full"], results["bare"]
         print(
             f"full / bare: {full['rate'] / bare['rate']:.2f}x the events/s, "

@@ -3,8 +3,10 @@
 #   make collector-check     fail if one is stale; `otelcol-prodtel validate` every shipped config
 #   make bench-collector     load the full pipeline (bench/collector_load.py)
 # A generated config NAME lives in collector-config/NAME.yaml; CATALOG_NAME is where it comes from.
-COLLECTOR_GENERATED := loadgen
+COLLECTOR_GENERATED := loadgen apps
 CATALOG_loadgen := examples/loadgen/telemetry_catalog.py:CATALOG
+# One collector for several apps: each held to its own catalog by service.name.
+CATALOG_apps := examples/loadgen/telemetry_catalog.py:CATALOG --catalog examples/clickapp/notes.py:CATALOG
 # Every collector config we ship (the OCB manifest is not one).
 COLLECTOR_SHIPPED = $(filter-out collector-config/builder-config.yaml,$(wildcard collector-config/*.yaml))
 # `validate` every shipped config under env $(1) (quoted shell words; no commas).

@@ -17,11 +17,11 @@ KUBERNETES_VALIDATE_STAMP := $(VENV)/.kubernetes-validate-$(KUBERNETES_VALIDATE_
 HELM_CHART := collector-config/helm/prodtel-collector
 HELM_EXAMPLES := collector-config/helm/examples
 # The chart cannot read files outside its directory, so it carries a copy of the DDL; `make
-# helm-sync` refreshes it. `make helm-sync HELM_PIPELINE=collector-config/<app>.yaml` also makes
-# a generated catalog config the chart's default (files/config.yaml); without vendoring, pass it
-# at install time: `helm install ... --set-file pipeline=collector-config/<app>.yaml`.
+# helm-sync` refreshes it. The chart ships no pipeline (it fails closed): pass the generated one
+# at install time, `helm install ... --set-file pipeline=collector-config/<app>.yaml`.
 HELM_DDL := collector-config/clickhouse/otel_logs.sql
-HELM_PIPELINE ?=
+# The pipeline the lint renders with.
+HELM_PIPELINE := collector-config/loadgen.yaml
 export PRODTEL_HELM := $(HELM)
 
 .PHONY: helm-tools helm-sync helm-check
@@ -42,7 +42,6 @@ $(KUBERNETES_VALIDATE_STAMP): | venv
 
 helm-sync:
 	cp $(HELM_DDL) $(HELM_CHART)/files/otel_logs.sql
-	$(if $(HELM_PIPELINE),cp $(HELM_PIPELINE) $(HELM_CHART)/files/config.yaml)
 
 # tests/test_helm.py (run by `make pytest`) needs the tools.
 pytest: helm-tools
@@ -50,8 +49,7 @@ test-fast: helm-tools
 
 helm-check: helm-tools
 	cmp $(HELM_DDL) $(HELM_CHART)/files/otel_logs.sql || { echo "run: make helm-sync"; exit 1; }
-	$(if $(HELM_PIPELINE),cmp $(HELM_PIPELINE) $(HELM_CHART)/files/config.yaml || { echo "run: make helm-sync"; exit 1; })
-	$(HELM) lint --strict $(HELM_CHART)
-	$(HELM) lint --strict $(HELM_CHART) -f $(HELM_EXAMPLES)/values-production.yaml
+	$(HELM) lint --strict $(HELM_CHART) --set-file pipeline=$(HELM_PIPELINE)
+	$(HELM) lint --strict $(HELM_CHART) --set-file pipeline=$(HELM_PIPELINE) -f $(HELM_EXAMPLES)/values-production.yaml
 
 TEST_TARGETS += helm-check

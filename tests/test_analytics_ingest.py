@@ -438,3 +438,41 @@ def test_real_rotation_by_the_file_exporter(
 def test_chdb_never_loaded_in_the_test_process() -> None:
     """Last in the module: everything above ran chDB in child processes."""
     assert "chdb" not in sys.modules
+
+
+def test_retention_days_sets_a_ttl_that_drops_old_rows(tmp_path: Path) -> None:
+    import datetime as dt
+
+    from prodtel.analytics import synth
+    from tests.support.chdb_http import chdb_exec
+
+    today = dt.datetime.now(dt.UTC).date()
+    start = today - dt.timedelta(days=19)
+    synth.write_jsonl(
+        synth.sessions(installations=30, days=20, start=start, seed=3), tmp_path / "out.jsonl"
+    )
+    cmd = [sys.executable, "-m", "prodtel.analytics", "ingest", str(tmp_path / "out.jsonl")]
+    r = subprocess.run(
+        [*cmd, "--db", str(tmp_path / "db"), "--retention-days", "7"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert r.returncode == 0, r.stderr
+    engine, _, oldest, count = chdb_exec(
+        tmp_path / "db",
+        "SELECT engine_full FROM system.tables WHERE name = 'otel_logs'",
+        "OPTIMIZE TABLE otel_logs FINAL",
+        "SELECT toDate(min(Timestamp)) FROM otel_logs",
+        "SELECT count() FROM otel_logs",
+    )
+    assert "TTL toDateTime(Timestamp) + toIntervalDay(7)" in engine
+    assert dt.date.fromisoformat(oldest.strip('"')) >= today - dt.timedelta(days=7)
+    assert int(count) > 0
+    bad = subprocess.run(
+        [*cmd, "--db", str(tmp_path / "db"), "--retention-days", "0"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert bad.returncode == 2 and "expected a whole number of days >= 1" in bad.stderr

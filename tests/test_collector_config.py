@@ -60,13 +60,33 @@ def test_loadgen_config_is_committed_and_current() -> None:
     assert "up to date" in r.stdout
 
 
+NOTES = "examples/clickapp/notes.py:CATALOG"
+
+
+def test_multi_app_config_is_committed_current_and_checked(tmp_path: Path) -> None:
+    args = ("-m", "prodtel.cli.collector", "--catalog", SPEC, "--catalog", NOTES)
+    r = run(PY, *args, "--check", "collector-config/apps.yaml")
+    assert r.returncode == 0, r.stderr
+    # A change in the second app's catalog makes it stale, and the fix names both catalogs.
+    stale = tmp_path / "apps.yaml"
+    stale.write_text(
+        (ROOT / "collector-config/apps.yaml").read_text().replace('"note_added"', '"note_x"')
+    )
+    r = run(PY, *args, "--check", str(stale))
+    assert r.returncode == 1 and f"{stale} is stale" in r.stderr
+    assert f"--catalog {SPEC} --catalog {NOTES} --output {stale}" in r.stderr
+    # The same app twice is a mistake, not a silent overwrite.
+    r = run(PY, "-m", "prodtel.cli.collector", "--catalog", SPEC, "--catalog", SPEC)
+    assert r.returncode == 2 and "two catalogs for the same app: loadgen" in r.stderr
+
+
 def test_check_fails_on_a_stale_file(tmp_path: Path) -> None:
     stale = tmp_path / "loadgen.yaml"
     stale.write_text(generate(CATALOG).replace('"script_exported"', '"script_renamed"'))
     r = run(PY, "-m", "prodtel.cli.collector", "--catalog", SPEC, "--check", str(stale))
     assert r.returncode == 1
     assert f"{stale} is stale" in r.stderr
-    assert '+      - not ContainsValue(["usage_report", "script_exported"' in r.stderr
+    assert '"loadgen" and not ContainsValue(["usage_report", "script_exported"' in r.stderr
     assert f"--catalog {SPEC} --output {stale}" in r.stderr
     missing = tmp_path / "nope.yaml"
     r = run(PY, "-m", "prodtel.cli.collector", "--catalog", SPEC, "--check", str(missing))
@@ -101,11 +121,17 @@ def test_catalog_from_a_module_or_a_file(tmp_path: Path) -> None:
 def test_catalog_drives_filter_and_attribute_lists() -> None:
     cfg = config(CATALOG)
     conds = cfg["processors"]["filter/catalog"]["log_conditions"]
-    assert conds[0] == 'resource.attributes["service.name"] != "loadgen"'
+    assert conds[0] == 'not ContainsValue(["loadgen"], resource.attributes["service.name"])'
+    assert conds[1].startswith('resource.attributes["service.name"] == "loadgen" and not ')
     for name in CATALOG.events:
         assert f'"{name}"' in conds[1]
     groups = cfg["processors"]["transform/catalog"]["log_statements"]
-    by_event = {g["conditions"][0]: g["statements"] for g in groups if "conditions" in g}
+    app = 'resource.attributes["service.name"] == "loadgen"'
+    by_event = {
+        g["conditions"][0].removeprefix(f"{app} and "): g["statements"]
+        for g in groups
+        if "log.event_name" in str(g.get("conditions"))
+    }
     assert len(by_event) == len(CATALOG.events)
     usage = by_event['log.event_name == "usage_report"']
     assert usage[0] == (

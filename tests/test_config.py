@@ -9,7 +9,7 @@ import pytest
 
 import prodtel
 from prodtel import Catalog
-from prodtel.config import PARAMS, Settings, TestHooks
+from prodtel.config import PARAMS, POLICY_FIELDS, Settings, TestHooks
 
 CAT = Catalog("cfgapp", [])
 
@@ -28,6 +28,7 @@ OVERRIDABLE: list[tuple[str, str, str, Any, str, Any, Any]] = [
      "http://env:4318/v1/logs", "http://kw:4318/v1/logs"),
     ("endpoint", "OTEL_EXPORTER_OTLP_LOGS_ENDPOINT", "http://env:4318/custom", "http://kw:4318",
      "logs_url", "http://env:4318/custom", "http://kw:4318/v1/logs"),
+    ("log_errors", "PRODTEL_LOG_ERRORS", "1", False, "log_errors", True, False),
 ]  # fmt: skip
 DEFAULTS = {
     "strict": False,
@@ -43,6 +44,7 @@ DEFAULTS = {
     "notice": "tty",
     "disable_event": True,
     "capture_errors": True,
+    "log_errors": False,
     "cli_flag": "--no-usage-report",
     "level_env": "CFGAPP_TELEMETRY",
     "opt_out_envs": ("CFGAPP_NO_TELEMETRY",),
@@ -77,7 +79,11 @@ def test_the_init_keyword_beats_the_default(
 def test_the_default_applies_when_neither_is_set() -> None:
     s = settings({})
     assert {k: getattr(s, k) for k in DEFAULTS} == DEFAULTS
-    assert {k for k, v in s.sources.items() if v != "default"} == {"test_hooks"}
+    from_policy = {k for k, v in s.sources.items() if v == "catalog policy"}
+    assert from_policy == set(POLICY_FIELDS)  # the catalog's Policy supplies these
+    assert {k for k, v in s.sources.items() if v not in ("default", "catalog policy")} == {
+        "test_hooks"
+    }
 
 
 def test_the_table_lists_every_knob_once_and_env_vars_only_where_documented() -> None:
@@ -91,6 +97,7 @@ def test_the_table_lists_every_knob_once_and_env_vars_only_where_documented() ->
         "exit_timeout": ("PRODTEL_EXIT_TIMEOUT",),
         "environment": ("PRODTEL_ENVIRONMENT",),
         "sentry_dsn": ("SENTRY_DSN",),
+        "log_errors": ("PRODTEL_LOG_ERRORS",),
     }
     import prodtel.config
 

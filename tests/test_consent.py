@@ -12,15 +12,16 @@ from prodtel.config import Settings, TestHooks
 from prodtel.consent import levels
 from prodtel.consent.resolve import resolve
 from prodtel.consent.store import ConsentStore
+from prodtel.policy import Policy
 
-CAT = Catalog("myapp", [])
+CAT = Catalog("myapp", [], policy=Policy(opt_out_envs=["MYAPP_NO_USAGE_REPORT"]))
 
 
 def decide(env: dict[str, str], stored: dict | None = None, tmp: Path | None = None, **kw):  # type: ignore[no-untyped-def]
     store = ConsentStore(str(tmp or "/nonexistent-prodtel"))
     store.data = dict(stored or {})
     hooks = TestHooks(environ=env)
-    s = Settings(CAT, "1.0", test_hooks=hooks, opt_out_envs=["MYAPP_NO_USAGE_REPORT"], **kw)
+    s = Settings(CAT, "1.0", test_hooks=hooks, **kw)
     return resolve(s, env, store)
 
 

@@ -76,7 +76,7 @@ def workloads(r: Rendered) -> list[dict[str, Any]]:
 @pytest.mark.parametrize("values", [[], [PRODUCTION_VALUES]], ids=["default", "production"])
 def test_helm_lint_strict(values: list[Path]) -> None:
     args = [a for v in values for a in ("-f", str(v))]
-    proc = helm("lint", "--strict", str(CHART), *args)
+    proc = helm("lint", "--strict", str(CHART), "--set-file", f"pipeline={GENERATED}", *args)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "1 chart(s) linted, 0 chart(s) failed" in proc.stdout
 
@@ -88,34 +88,39 @@ def test_helm_is_the_pinned_release() -> None:
     assert pinned and proc.stdout.strip() == pinned.group(1)
 
 
-def test_default_renders_a_deployment_gateway(default: Rendered) -> None:
+def test_default_renders_a_statefulset_gateway(default: Rendered) -> None:
     assert default.kinds() == [
         "ConfigMap",
-        "Deployment",
         "NetworkPolicy",
         "PodDisruptionBudget",
         "Service",
+        "Service",
         "ServiceAccount",
+        "StatefulSet",
     ]
-    assert default.one("Deployment")["spec"]["replicas"] == 1
+    sts = default.one("StatefulSet")
+    assert sts["spec"]["replicas"] == 1
+    assert sts["spec"]["serviceName"] == default.one("Service", "-headless")["metadata"]["name"]
+    assert default.one("Service", "-headless")["spec"]["clusterIP"] == "None"
 
 
 def test_production_renders_ingress_and_schema_job(production: Rendered) -> None:
     assert production.kinds() == [
         "ConfigMap",
         "ConfigMap",
-        "Deployment",
         "Ingress",
         "Job",
         "NetworkPolicy",
         "PodDisruptionBudget",
         "Service",
+        "Service",
         "ServiceAccount",
+        "StatefulSet",
     ]
-    assert production.one("Deployment")["spec"]["replicas"] == 3
+    assert production.workload()["spec"]["replicas"] == 3
     assert production.one("PodDisruptionBudget")["spec"] == {
         "minAvailable": 2,
-        "selector": production.one("Deployment")["spec"]["selector"],
+        "selector": production.workload()["spec"]["selector"],
     }
 
 
@@ -123,9 +128,10 @@ def test_autoscaling_renders_hpa_v2_and_leaves_replicas_to_it() -> None:
     r = render([PRODUCTION_VALUES], ["--set autoscaling.enabled=true"])
     hpa = r.one("HorizontalPodAutoscaler")
     assert hpa["apiVersion"] == "autoscaling/v2"
-    assert hpa["spec"]["scaleTargetRef"]["name"] == r.one("Deployment")["metadata"]["name"]
+    assert hpa["spec"]["scaleTargetRef"]["name"] == r.workload()["metadata"]["name"]
+    assert hpa["spec"]["scaleTargetRef"]["kind"] == r.workload()["kind"] == "StatefulSet"
     assert hpa["spec"]["metrics"][0]["resource"]["target"]["averageUtilization"] == 70
-    assert "replicas" not in r.one("Deployment")["spec"]
+    assert "replicas" not in r.workload()["spec"]
 
 
 # --- kubernetes-validate ----------------------------------------------------------------------
@@ -151,7 +157,7 @@ def test_unknown_kind_is_a_failure_not_a_warning(tmp_path: Path) -> None:
 
 
 def test_invalid_object_fails_validation(default: Rendered, tmp_path: Path) -> None:
-    dep = default.one("Deployment")
+    dep = default.workload()
     dep["spec"]["template"]["spec"]["containers"][0]["livenessProbe"]["bogus"] = 1
     path = tmp_path / "bad.yaml"
     path.write_text(yaml.safe_dump(dep))
@@ -203,11 +209,47 @@ def test_collector_probes_hit_the_health_check_extension(variant: tuple[str, Ren
     assert env["PRODTEL_OTLP_HTTP_ENDPOINT"] == "0.0.0.0:4318"
 
 
-def test_collector_writes_only_to_emptydirs(default: Rendered) -> None:
-    pod = default.one("Deployment")["spec"]["template"]["spec"]
+def test_the_queue_lives_on_a_volume_per_replica(default: Rendered) -> None:
+    sts = default.one("StatefulSet")
+    pod = sts["spec"]["template"]["spec"]
+    vols = {v["name"]: v for v in pod["volumes"]}
+    mounts = {m["mountPath"]: m["name"] for m in pod["containers"][0]["volumeMounts"]}
+    (claim,) = sts["spec"]["volumeClaimTemplates"]
+    assert mounts["/var/lib/prodtel"] == claim["metadata"]["name"] not in vols
+    assert claim["spec"]["resources"]["requests"]["storage"] == "4Gi"
+    assert sts["spec"]["persistentVolumeClaimRetentionPolicy"]["whenScaled"] == "Retain"
+    env = plain_env(default.collector_container())
+    assert env["PRODTEL_QUEUE_DIR"] == "/var/lib/prodtel/queue"
+    assert env["PRODTEL_QUEUE_SIZE"] == "1000"
+    cfg = default.collector_config()
+    assert cfg["extensions"]["file_storage/queue"]["fsync"] is True
+    assert cfg["extensions"]["file_storage/queue"]["directory"].startswith(
+        "${env:PRODTEL_QUEUE_DIR:-"
+    )
+    for name in ("clickhouse", "sentry_events"):
+        assert cfg["exporters"][name]["sending_queue"]["storage"] == "file_storage/queue"
+    # SIGTERM: the grace period outlasts one export (timeout 10 s).
+    assert pod["terminationGracePeriodSeconds"] == 60
+
+
+def test_emptydir_is_the_documented_opt_out() -> None:
+    r = render(sets=["--set persistence.enabled=false"])
+    dep = r.one("Deployment")
+    assert "volumeClaimTemplates" not in dep["spec"]
+    assert not [d for d in r.docs if d["metadata"]["name"].endswith("-headless")]
+    pod = dep["spec"]["template"]["spec"]
     vols = {v["name"]: v for v in pod["volumes"]}
     mounts = {m["mountPath"]: m["name"] for m in pod["containers"][0]["volumeMounts"]}
     assert vols[mounts["/var/lib/prodtel"]]["emptyDir"] == {"sizeLimit": "2Gi"}
+    assert vols[mounts["/tmp"]]["emptyDir"] == {"sizeLimit": "64Mi"}
+    docs = (ROOT / "docs/kubernetes.md").read_text()
+    assert "persistence.enabled=false" in docs
+
+
+def test_collector_writes_where_the_pod_can(default: Rendered) -> None:
+    pod = default.workload()["spec"]["template"]["spec"]
+    vols = {v["name"]: v for v in pod["volumes"]}
+    mounts = {m["mountPath"]: m["name"] for m in pod["containers"][0]["volumeMounts"]}
     assert vols[mounts["/tmp"]]["emptyDir"] == {"sizeLimit": "64Mi"}
     configmap = default.one("ConfigMap")["metadata"]["name"]
     assert vols[mounts["/conf"]]["configMap"]["name"] == configmap
@@ -215,13 +257,6 @@ def test_collector_writes_only_to_emptydirs(default: Rendered) -> None:
     exporters = default.collector_config()["exporters"]
     for name in ("file/analytics", "file/errors"):
         assert exporters[name]["path"].startswith("${env:PRODTEL_DATA_DIR:-./data}/")
-    # The default rotation fits the emptyDir (2Gi).
-    on_disk = sum(
-        e["rotation"]["max_megabytes"] * (e["rotation"]["max_backups"] + 1)
-        for n, e in exporters.items()
-        if n.startswith("file/")
-    )
-    assert on_disk < 1024
 
 
 def test_command_and_image_follow_the_dockerfile(default: Rendered) -> None:
@@ -290,9 +325,10 @@ def test_default_pipeline_routes_exceptions_to_errors_and_the_rest_to_files(
 ) -> None:
     cfg = default.collector_config()
     p = cfg["service"]["pipelines"]
+    # No batch processor: it would answer 200 before the records are stored.
     assert p["logs"] == {
         "receivers": ["otlp"],
-        "processors": ["memory_limiter", "batch"],
+        "processors": ["memory_limiter", "filter/catalog", "transform/catalog", "redaction"],
         "exporters": ["routing"],
     }
     routing = cfg["connectors"]["routing"]
@@ -308,21 +344,34 @@ def test_default_pipeline_routes_exceptions_to_errors_and_the_rest_to_files(
     assert not any(k.startswith(("CLICKHOUSE_", "SENTRY_")) for k in env)
 
 
-def test_default_config_speaks_the_generated_configs_env_contract() -> None:
-    from prodtel.collector_config import ENV
+def test_without_a_pipeline_the_chart_refuses_to_render() -> None:
+    for values in ([], [PRODUCTION_VALUES]):
+        proc = template(values, pipeline=None)
+        assert proc.returncode != 0
+        assert "pipeline is empty" in proc.stderr
+        assert "prodtel collector-config --catalog" in proc.stderr
+        assert "--set-file pipeline=" in proc.stderr
 
-    text = (CHART / "files/config.yaml").read_text()
-    refs = dict(ENV_REF.findall(text))
-    assert set(refs) <= set(ENV)
-    assert {k: v for k, v in refs.items()} == {k: ENV[k] for k in refs}
-    ours = yaml.safe_load(text)
-    generated = yaml.safe_load(GENERATED.read_text())
-    for key in ("receivers", "connectors", "extensions"):
-        assert ours[key] == generated[key], key
-    assert ours["service"]["telemetry"] == generated["service"]["telemetry"]
-    assert set(ours["exporters"]) == set(generated["exporters"])
-    assert ours["exporters"]["clickhouse"] == generated["exporters"]["clickhouse"]
-    assert ours["service"]["pipelines"].keys() == generated["service"]["pipelines"].keys()
+
+def test_a_catalog_free_pipeline_is_refused(tmp_path: Path) -> None:
+    cfg = yaml.safe_load(GENERATED.read_text())
+    cfg["service"]["pipelines"]["logs"]["processors"] = ["memory_limiter"]
+    path = tmp_path / "pipeline.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    proc = template(pipeline=path)
+    assert proc.returncode != 0
+    assert "must run the filter/catalog processor" in proc.stderr
+
+
+@pytest.mark.parametrize("tag", ["latest", ""])
+def test_image_tag_must_be_pinned(tag: str) -> None:
+    proc = template(sets=[f"--set image.tag={tag}"])
+    assert proc.returncode != 0 and "at '/image/tag'" in proc.stderr, proc.stderr
+
+
+def test_production_install_command_passes_the_pipeline() -> None:
+    header = PRODUCTION_VALUES.read_text().split("\n\n")[0]
+    assert "--set-file pipeline=" in header
 
 
 def test_the_chart_sets_only_env_vars_the_configs_read(variant: tuple[str, Rendered]) -> None:
@@ -468,14 +517,14 @@ def test_config_value_merges_over_the_shipped_pipeline(default: Rendered, tmp_pa
     text = r.one("ConfigMap", "prodtel-collector")["data"]["config.yaml"]
     assert collector_validate(text, deployment_env(r), tmp_path) == ""
     checksum = "checksum/config"
-    before = default.one("Deployment")["spec"]["template"]["metadata"]["annotations"][checksum]
-    after = r.one("Deployment")["spec"]["template"]["metadata"]["annotations"][checksum]
+    before = default.workload()["spec"]["template"]["metadata"]["annotations"][checksum]
+    after = r.workload()["spec"]["template"]["metadata"]["annotations"][checksum]
     assert re.fullmatch(r"[0-9a-f]{64}", after) and before != after
 
 
-def test_shipped_pipeline_is_files_config_yaml_as_written(default: Rendered) -> None:
+def test_shipped_pipeline_is_the_given_file_as_written(default: Rendered) -> None:
     text = default.one("ConfigMap", "prodtel-collector")["data"]["config.yaml"]
-    assert text == (CHART / "files/config.yaml").read_text()
+    assert text == GENERATED.read_text()
 
 
 def _leaves(node: Any, path: tuple[str, ...] = ()) -> list[tuple[tuple[str, ...], Any]]:
@@ -515,13 +564,15 @@ def test_ingress_exposes_only_otlp_http_with_limits(production: Rendered) -> Non
             "pathType": "Exact",
             "backend": {
                 "service": {
-                    "name": production.one("Service")["metadata"]["name"],
+                    "name": production.one("Service", "collector")["metadata"]["name"],
                     "port": {"name": "otlp-http"},
                 }
             },
         }
     ]
-    svc_ports = {p["name"]: p["port"] for p in production.one("Service")["spec"]["ports"]}
+    svc_ports = {
+        p["name"]: p["port"] for p in production.one("Service", "collector")["spec"]["ports"]
+    }
     assert svc_ports == {"otlp": 4317, "otlp-http": 4318}
 
 
@@ -544,7 +595,7 @@ def test_network_policy_default_allows_dns_only(default: Rendered) -> None:
     assert np["spec"]["policyTypes"] == ["Ingress", "Egress"]
     assert (
         np["spec"]["podSelector"]["matchLabels"]
-        == default.one("Deployment")["spec"]["selector"]["matchLabels"]
+        == default.workload()["spec"]["selector"]["matchLabels"]
     )
     assert [sorted(p["port"] for p in r["ports"]) for r in np["spec"]["ingress"]] == [[4317, 4318]]
     assert _egress_ports(np) == [[53, 53]]
@@ -660,9 +711,10 @@ def schema_script(production: Rendered, tmp_path: Path) -> Path:
     return script
 
 
-def run_schema_script(script: Path, endpoint: str) -> tuple[int, str, list[str]]:
+def run_schema_script(script: Path, endpoint: str, **extra: str) -> tuple[int, str, list[str]]:
     calls = script.parent / "calls.txt"
     env = {
+        **extra,
         "PATH": f"{script.parent / 'bin'}:/usr/bin:/bin",
         "CALLS": str(calls),
         "CLICKHOUSE_ENDPOINT": endpoint,
@@ -704,13 +756,105 @@ def test_schema_script_connects_where_the_exporter_does(
     ]
 
 
+CHDB_CHECK = """
+import json, sys
+from chdb import session
+s = session.Session(sys.argv[1])
+out = {}
+for i, sql in enumerate(json.loads(sys.argv[2])):
+    try:
+        s.query("EXPLAIN AST " + sql)
+        out[i] = "ok"
+    except Exception as e:
+        out[i] = str(e)[:300]
+print(json.dumps(out))
+"""
+
+
+def test_cluster_ddl_is_replicated_local_tables_under_a_distributed_one(
+    schema_script: Path, tmp_path: Path
+) -> None:
+    rc, err, calls = run_schema_script(
+        schema_script,
+        "tcp://ch:9000",
+        CLUSTER_NAME="prod",
+        RETENTION_DAYS="395",
+        TMPDIR=str(tmp_path),
+    )
+    assert rc == 0, err
+    sqls = [c.split("--query ", 1)[1] for c in calls if "--query " in c][1:]
+    assert sqls[0] == "CREATE DATABASE IF NOT EXISTS `prodtel` ON CLUSTER `prod`"
+    local = (tmp_path / "otel_logs_local.sql").read_text()
+    assert any(c.endswith(f"--queries-file {tmp_path / 'otel_logs_local.sql'}") for c in calls)
+    assert "CREATE TABLE IF NOT EXISTS otel_logs_local ON CLUSTER `prod` (" in local
+    assert (
+        "ENGINE = ReplicatedMergeTree('/clickhouse/tables/{shard}/{database}/otel_logs_local',"
+        " '{replica}')" in local
+    )
+    assert sqls[1] == (
+        "CREATE TABLE IF NOT EXISTS otel_logs ON CLUSTER `prod` AS otel_logs_local"
+        " ENGINE = Distributed(`prod`, `prodtel`, otel_logs_local, rand())"
+    )
+    assert sqls[2] == (
+        "ALTER TABLE otel_logs_local ON CLUSTER `prod` MODIFY TTL toDateTime(Timestamp)"
+        " + INTERVAL 395 DAY"
+    )
+    # Every statement parses as ClickHouse SQL (chDB is the ClickHouse engine).
+    body = "\n".join(x for x in local.splitlines() if not x.startswith("--"))
+    statements = [*sqls, body.strip().rstrip(";")]
+    proc = subprocess.run(
+        [sys.executable, "-c", CHDB_CHECK, str(tmp_path / "chdb"), json.dumps(statements)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert set(json.loads(proc.stdout.strip().splitlines()[-1]).values()) == {"ok"}
+
+
+CHDB_TTL = """
+import sys
+from chdb import session
+s = session.Session(sys.argv[1])
+s.query(open(sys.argv[2]).read())
+s.query(sys.argv[3])
+s.query("INSERT INTO otel_logs (Timestamp, ServiceName, EventName) VALUES "
+        "(now64(9) - INTERVAL 400 DAY, 'loadgen', 'old'), (now64(9), 'loadgen', 'new')")
+s.query("OPTIMIZE TABLE otel_logs FINAL")
+print(str(s.query("SELECT groupArray(EventName) FROM otel_logs", "CSV")).strip())
+s.close()
+"""
+
+
+def test_retention_ttl_drops_old_rows_on_chdb(schema_script: Path, tmp_path: Path) -> None:
+    rc, err, calls = run_schema_script(schema_script, "tcp://ch:9000", RETENTION_DAYS="395")
+    assert rc == 0, err
+    (ttl,) = [c.split("--query ", 1)[1] for c in calls if "MODIFY TTL" in c]
+    assert ttl == "ALTER TABLE otel_logs MODIFY TTL toDateTime(Timestamp) + INTERVAL 395 DAY"
+    proc = subprocess.run(
+        [sys.executable, "-c", CHDB_TTL, str(tmp_path / "chdb"), str(DDL), ttl],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip().splitlines()[-1] == "\"['new']\""
+
+
+def test_chart_passes_cluster_and_retention_to_the_schema_job() -> None:
+    r = render([PRODUCTION_VALUES], ["--set clickhouse.cluster_name=prod"])
+    (c,) = r.one("Job", "-schema")["spec"]["template"]["spec"]["containers"]
+    env = plain_env(c)
+    assert env["CLUSTER_NAME"] == "prod" and env["RETENTION_DAYS"] == "395"
+
+
 def test_schema_script_rejects_http_endpoints(schema_script: Path) -> None:
     rc, err, calls = run_schema_script(schema_script, "http://ch.example:8123")
     assert rc == 2 and calls == []
     assert "native protocol" in err
 
 
-# The 15 columns of the exporter's v0.157.0 insert template, plus EventName (detected at start).
+# The 15 columns of the exporter's v0.152.0 insert template, plus EventName (detected at start).
 EXPORTER_INSERT = (
     "Timestamp,TraceId,SpanId,TraceFlags,SeverityText,SeverityNumber,ServiceName,Body,"
     "ResourceSchemaUrl,ResourceAttributes,ScopeSchemaUrl,ScopeName,ScopeVersion,"

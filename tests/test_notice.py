@@ -140,12 +140,12 @@ def test_a_bad_notice_value_is_the_app_authors_error() -> None:
 
 
 def test_the_usage_page_explains_the_notice() -> None:
-    from prodtel import Catalog, docs
+    from prodtel import Catalog, Policy, docs
 
     tty = docs.render(Catalog("nt", []))
     assert "## The first-run notice" in tty
     assert "A program that never runs on a terminal (CI, containers, scripts)" in tty
     assert "`nt telemetry status` says why" in tty and "`NT_TELEMETRY=all`" in tty
-    always = docs.render(Catalog("nt", []), notice="always")
+    always = docs.render(Catalog("nt", [], policy=Policy(notice="always")))  # read by init() too
     assert "also when no terminal is attached (CI, containers, scripts)" in always
     assert "never runs on a terminal" not in always

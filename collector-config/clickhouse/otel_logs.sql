@@ -1,10 +1,11 @@
--- otel_logs: the table the clickhouse exporter (contrib v0.157.0) writes logs to.
--- Rendered from exporter/clickhouseexporter/internal/sqltemplates/logs_table.sql at v0.157.0 with:
+-- otel_logs: the table the clickhouse exporter (contrib v0.152.0) writes logs to.
+-- Rendered from exporter/clickhouseexporter/internal/sqltemplates/logs_table.sql at v0.152.0 with:
+-- (v0.152.0 and v0.157.0 render the same columns; v0.157.0 adds the COMMENTs kept here.)
 -- the current database (run it with --database / USE), no ON CLUSTER, ENGINE MergeTree(), no TTL,
 -- and the bloom_filter/tokenbf indexes (the exporter picks text() indexes only on ClickHouse >= 26.2).
 -- The exporter runs with create_schema: false, so this file is the schema. It inserts the 15 base
 -- columns and EventName when DESC TABLE shows it at startup; the MATERIALIZED columns fill
--- themselves. Note: v0.157.0 has no TimestampTime column and partitions by toDate(Timestamp).
+-- themselves. Note: v0.152.0 has no TimestampTime column and partitions by toDate(Timestamp).
 -- Copies: collector-config/helm/prodtel-collector/files/otel_logs.sql (`make helm-sync`).
 CREATE TABLE IF NOT EXISTS otel_logs (
     `Timestamp` DateTime64(9) COMMENT 'Event timestamp with nanosecond precision' CODEC(Delta(8), ZSTD(1)),

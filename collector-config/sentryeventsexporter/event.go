@@ -224,7 +224,11 @@ func (c *converter) convert(res *resourceInfo, scope pcommon.InstrumentationScop
 
 	var top *pyException
 	if res.platform == "python" && stack != "" {
-		top = parseTraceback(stack)
+		if top = parseFaulthandler(stack); top != nil {
+			top.Type, top.Value = excType, excMsg // a native crash: the signal, from the SDK
+		} else {
+			top = parseTraceback(stack)
+		}
 		if top != nil && top.Complete && !sameType(top.Type, excType) {
 			top = nil // the text is not this exception's traceback (or not Python's)
 		}
@@ -282,7 +286,7 @@ func (c *converter) values(res *resourceInfo, top *pyException, handled bool) []
 			Module: module,
 			Value:  scrubHome(e.Value),
 			Mechanism: mechanism{
-				Type:             "opentelemetry",
+				Type:             firstNonEmpty(e.Mechanism, "opentelemetry"),
 				Handled:          handled,
 				Source:           source,
 				ExceptionID:      id,

@@ -101,6 +101,8 @@ type pyException struct {
 	Frames   []pyFrame
 	Repeated int // frames folded into "[Previous line repeated N more times]"
 	Complete bool
+	// Mechanism overrides the event's mechanism type ("faulthandler" for a native crash).
+	Mechanism string
 
 	// Prev is the exception printed just before this one at the same level: this one's
 	// __cause__ or __context__, as PrevSource says.

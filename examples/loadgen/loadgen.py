@@ -128,10 +128,7 @@ def main(argv: list[str] | None = None) -> int:
         CATALOG,
         version=VERSION,
         endpoint=ENDPOINT,
-        opt_out_envs=["LOADGEN_NO_USAGE_REPORT"],
         cli_opt_out=args.no_usage_report,
-        command="loadgen",
-        show_notice=args.cmd != "telemetry",
     )
     prodtel.set_context(is_ci=prodtel.current().decision.ci)  # type: ignore[union-attr]
     if args.cmd == "telemetry":

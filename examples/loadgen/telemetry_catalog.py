@@ -1,12 +1,14 @@
-"""What loadgen reports, declared once. `prodtel docs` renders the public page from this."""
+"""What loadgen reports and how users opt out, declared once. `prodtel.init()` and `prodtel docs`
+(the public page) both read this, so the page names exactly the opt-outs loadgen honours."""
 
-from prodtel import Attr, Catalog, Event
+from prodtel import Attr, Catalog, Event, Policy
 
 VERSION = "0.3.0"
 
 CATALOG = Catalog(
     app="loadgen",
     docs_url="https://example.invalid/loadgen/usage-collection",
+    policy=Policy(opt_out_envs=["LOADGEN_NO_USAGE_REPORT"], cli_flag="--no-usage-report"),
     context=[
         Attr("is_ci", bool, "Whether the run happens in a CI system.", since="0.2.0"),
     ],

@@ -18,10 +18,13 @@ from __future__ import annotations
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable
     from typing import Any
 
     from prodtel.catalog import Attr, Catalog, CatalogError, Event, Span
+    from prodtel.config import TestHooks
     from prodtel.decorators import command, event
+    from prodtel.policy import Policy
     from prodtel.runsummary import Summary
     from prodtel.telemetry import Telemetry
 
@@ -31,6 +34,7 @@ __all__ = [
     "Catalog",
     "CatalogError",
     "Event",
+    "Policy",
     "Span",
     "Summary",
     "Telemetry",
@@ -54,6 +58,7 @@ _LAZY = {
     "Catalog": "prodtel.catalog",
     "CatalogError": "prodtel.catalog",
     "Event": "prodtel.catalog",
+    "Policy": "prodtel.policy",
     "Span": "prodtel.catalog",
     "Summary": "prodtel.runsummary",
     "Telemetry": "prodtel.telemetry",
@@ -71,14 +76,78 @@ def __getattr__(name: str) -> Any:
     return getattr(importlib.import_module(module), name)
 
 
-def init(catalog: Catalog, version: str, **settings: Any) -> Telemetry:
-    """Resolve consent and, if telemetry may run, start the pipeline. See `prodtel.config`
-    for every setting. Calling it again replaces the previous setup."""
+def init(
+    catalog: Catalog,
+    version: str,
+    *,
+    endpoint: str | None = None,
+    cli_opt_out: bool | None = None,
+    strict: bool | None = None,
+    debug: bool | None = None,
+    exit_timeout: float | None = None,
+    environment: str | None = None,
+    sentry_dsn: str | None = None,
+    capture_errors: bool | None = None,
+    log_errors: bool | None = None,
+    on_disable: str | None = None,
+    disable_event: bool | None = None,
+    config_dir: str | None = None,
+    state_dir: str | None = None,
+    scrub_extra: Iterable[tuple[str, str]] | None = None,
+    scrub_callback: Callable[[str], str] | None = None,
+    policy: str | None = None,
+    level_env: str | None = None,
+    opt_out_envs: Iterable[str] | None = None,
+    command: str | None = None,
+    cli_flag: str | None = None,
+    ci: str | None = None,
+    show_notice: bool | None = None,
+    notice: str | None = None,
+    test_hooks: TestHooks | None = None,
+    **deprecated: Any,
+) -> Telemetry:
+    """Resolve consent and, if telemetry may run, start the pipeline. Calling it again replaces
+    the previous setup. None means "not given". A set env var beats the keyword, the keyword
+    beats the default (docs/settings.md, generated from this docstring and `config.PARAMS`).
+
+    Args:
+        catalog: the app's events and its consent `Policy` (`Catalog(..., policy=Policy(...))`).
+        version: the app's version (resource `service.version`).
+        endpoint: the collector's OTLP/HTTP base URL; without one nothing is sent.
+        cli_opt_out: True when the user passed the app's opt-out flag (`Policy.cli_flag`).
+        strict: raise CatalogError on bad `track()` input instead of dropping it (tests).
+        debug: print each record on stderr instead of sending it, and say why nothing is sent.
+        exit_timeout: seconds the last send at exit may take; the rest waits in the outbox.
+        environment: resource `deployment.environment.name` (e.g. "production").
+        sentry_dsn: also send crash and error reports to this Sentry DSN (`sentry` extra).
+        capture_errors: install the crash hooks and enable `capture_exception()`.
+        log_errors: turn ERROR/CRITICAL log records into error reports (level `error`).
+        on_disable: what `telemetry disable` does with records not sent yet: "send_pending"
+            or "purge".
+        disable_event: send TelemetryDisabled as the last record when the user disables.
+        config_dir: where the consent file lives (default: the platformdirs config dir).
+        state_dir: where the outbox and sent log live (default: the platformdirs state dir).
+        scrub_extra: the app's own (regex, replacement) scrub rules, after the built-in ones.
+        scrub_callback: a str -> str function run last on every scrubbed string.
+        policy: overrides `Policy.default` ("opt-out" or "opt-in"); for tests.
+        level_env: overrides `Policy.level_env`, the level env var; for tests.
+        opt_out_envs: more opt-out env vars, added to `Policy.opt_out_envs`; for tests.
+        command: overrides `Policy.command`, the program name users type; for tests.
+        cli_flag: overrides `Policy.cli_flag`, the opt-out flag named in the notice; for tests.
+        ci: overrides `Policy.ci` ("send", "suppress" or "tag"); for tests.
+        show_notice: False never shows the first-run notice (`Policy(notice="never")`); for tests.
+        notice: overrides `Policy.notice`: "tty" (the notice only on a terminal) or "always".
+        test_hooks: `prodtel.testing.TestHooks(clock=..., installation_id=..., environ=...)`.
+    """
+    given = {k: v for k, v in locals().items() if k not in ("catalog", "version", "deprecated")}
+    settings: dict[str, Any] = {k: v for k, v in given.items() if v is not None}
+    settings.update(deprecated)  # the old clock=/installation_id=/environ= keywords (warned)
     global _telemetry, _active
     from prodtel.config import Settings
     from prodtel.telemetry import Telemetry
 
     if _telemetry is not None:
+        _telemetry.notice_due = False  # the new setup decides about the notice
         shutdown(0)
     else:
         import atexit

@@ -23,6 +23,7 @@ import math
 
 from prodtel._builtins import COMMAND, DISABLED, ENABLED, EXCEPTION
 from prodtel.counters import count
+from prodtel.policy import Policy
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -32,7 +33,11 @@ if TYPE_CHECKING:
     AttrType = type[str] | type[int] | type[float] | type[bool]
 
 _TYPE_NAMES = {str: "string", int: "integer", float: "number", bool: "boolean"}
-_NAME_CHARS = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.")
+_SEGMENT_START = set("abcdefghijklmnopqrstuvwxyz")
+_SEGMENT_CHARS = _SEGMENT_START | set("0123456789_")
+# Names prodtel itself sends: an app may not declare them (docs/conventions.md).
+RESERVED_EVENTS = frozenset({COMMAND, ENABLED, DISABLED, EXCEPTION})
+RESERVED_ATTRS = frozenset({"log.record.uid"})
 DEFAULT_MAX_LENGTH = 256
 _INFINITIES = (math.inf, -math.inf)
 
@@ -92,7 +97,7 @@ class Attr:
 class Event:
     """An event the app sends: name, description, attributes and the version that added it."""
 
-    __slots__ = ("attrs", "description", "level", "name", "since")
+    __slots__ = ("attrs", "builtin", "description", "level", "name", "since")
 
     def __init__(
         self,
@@ -109,6 +114,7 @@ class Event:
         self.attrs = _by_name(attrs, f"event {name!r}")
         self.since = since
         self.level = level
+        self.builtin = False  # True only for prodtel's own events (builtin_events())
 
     def __repr__(self) -> str:
         return f"Event({self.name!r}, attrs={list(self.attrs)})"
@@ -159,20 +165,27 @@ class Catalog:
         context: Iterable[Attr] = (),
         docs_url: str | None = None,
         include_builtins: bool = True,
+        policy: Policy | None = None,
         spans: Iterable[Span] = (),
     ) -> None:
         self.app = app
         self.docs_url = docs_url
-        evs = list(events)
+        self.policy = (policy or Policy()).resolved(app)
+        evs, ctx = list(events), list(context)
+        for e in evs:
+            _check_not_reserved(e)
+        for a in ctx:
+            if a.name in RESERVED_ATTRS:
+                raise CatalogError(f"context attribute {a.name!r} is reserved: prodtel sets it")
         if include_builtins:
-            known = {e.name for e in evs}
+            known = {e.name for e in evs if e.builtin}  # another catalog's events passed on
             evs += [e for e in builtin_events() if e.name not in known]
         self.events: dict[str, Event] = {}
         for e in evs:
             if e.name in self.events:
                 raise CatalogError(f"event {e.name!r} declared twice")
             self.events[e.name] = e
-        self.context = _by_name(context, "context")
+        self.context = _by_name(ctx, "context")
         for e in self.events.values():
             clash = set(e.attrs) & set(self.context)
             if clash:
@@ -310,8 +323,37 @@ def _attr_schema(a: Attr) -> dict[str, Any]:
 
 
 def _check_name(name: str, what: str) -> None:
-    if not name or not set(name) <= _NAME_CHARS:
-        raise CatalogError(f"{what} name {name!r} must be letters, digits, '_' or '.'")
+    """snake_case, optionally namespaced with dots (`usage_report`, `exception.type`)."""
+    if name in (ENABLED, DISABLED) and what == "event":
+        return  # built-in names from before the convention; apps cannot declare them
+    for segment in name.split("."):
+        if not segment or segment[0] not in _SEGMENT_START or not set(segment) <= _SEGMENT_CHARS:
+            raise CatalogError(
+                f"{what} name {name!r} is not snake_case: use lowercase letters, digits and '_', "
+                f"starting with a letter, with '.' between namespaces (e.g. {_suggest(name)!r})"
+            )
+
+
+def _suggest(name: str) -> str:
+    import re
+
+    snake = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name)
+    snake = re.sub(r"[^a-z0-9_.]+", "_", snake.lower()).strip("_.")
+    return snake if snake and snake[0].isalpha() else f"x_{snake}"
+
+
+def _check_not_reserved(e: Event) -> None:
+    if e.builtin:
+        return
+    if e.name in RESERVED_EVENTS:
+        hint = " (use @prodtel.command to send it)" if e.name == COMMAND else ""
+        raise CatalogError(
+            f"event name {e.name!r} is reserved: prodtel sends it itself{hint}; "
+            "pick another name for the app's event"
+        )
+    for a in e.attrs:
+        if a in RESERVED_ATTRS:
+            raise CatalogError(f"event {e.name!r}: attribute {a!r} is reserved: prodtel sets it")
 
 
 def _by_name(attrs: Iterable[Attr], where: str) -> dict[str, Attr]:
@@ -325,7 +367,7 @@ def _by_name(attrs: Iterable[Attr], where: str) -> dict[str, Attr]:
 
 # -- the events prodtel itself sends (docs/conventions.md); every catalog includes them --------
 def builtin_events() -> list[Event]:
-    return [
+    events = [
         Event(
             COMMAND,
             "A command ran: its name, how long it took and whether it failed.",
@@ -367,3 +409,6 @@ def builtin_events() -> list[Event]:
             level="crash",
         ),
     ]
+    for e in events:
+        e.builtin = True
+    return events

@@ -35,6 +35,7 @@ given. Consent itself is not a knob here: it has its own, stricter rule (consent
 | on_disable     | - ("send_pending" or "purge" what was recorded)   | "send_pending"            |
 | disable_event  | - (send TelemetryDisabled as the last record)     | True                      |
 | capture_errors | - (crash hooks + `capture_exception`)             | True                      |
+| log_errors     | PRODTEL_LOG_ERRORS (logging.error -> error reports) | False                   |
 | scrub_extra    | - ((regex, replacement) pairs after the built-ins) | ()                       |
 | scrub_callback | - (str -> str, runs last on scrubbed text)        | none                      |
 | test_hooks     | - (`TestHooks`: clock, installation id, environ)  | none                      |
@@ -145,6 +146,7 @@ PARAMS: tuple[ParamSpec, ...] = (
     ParamSpec("on_disable", default="send_pending", choices=("send_pending", "purge")),
     ParamSpec("disable_event", default=True),
     ParamSpec("capture_errors", default=True),
+    ParamSpec("log_errors", ("PRODTEL_LOG_ERRORS",), False, _flag),
     ParamSpec("scrub_extra", default=()),
     ParamSpec("scrub_callback"),
     ParamSpec("test_hooks"),
@@ -153,6 +155,17 @@ _NAMES = frozenset(p.name for p in PARAMS)
 # Set by `prodtel.testing.capture()` for the test it runs: values that win over every source
 # (a private config and state dir, strict mode), reported in `sources` as "test".
 test_overrides: dict[str, Any] = {}
+# init() keyword -> the `Policy` field that supplies it when the keyword is not given.
+POLICY_FIELDS = {
+    "policy": "default",
+    "level_env": "level_env",
+    "opt_out_envs": "opt_out_envs",
+    "command": "command",
+    "cli_flag": "cli_flag",
+    "ci": "ci",
+    "show_notice": "notice",  # "never" -> False
+    "notice": "notice",  # "never" -> "tty" (not shown anyway)
+}
 _OLD_HOOKS = ("clock", "installation_id", "environ")  # before TestHooks: still accepted
 
 
@@ -216,6 +229,7 @@ class Settings:
     on_disable: str
     disable_event: bool
     capture_errors: bool
+    log_errors: bool
     scrub_extra: tuple[tuple[str, str], ...]
     scrub_callback: Callable[[str], str] | None
     test_hooks: TestHooks
@@ -240,15 +254,31 @@ class Settings:
         for name, value in test_overrides.items():
             setattr(self, name, value)
             self.sources[name] = "test"
-        prefix = _env_prefix(catalog.app)
-        self.level_env = self.level_env or f"{prefix}_TELEMETRY"
-        self.opt_out_envs = tuple(self.opt_out_envs or (f"{prefix}_NO_TELEMETRY",))
-        self.command = self.command or catalog.app
+        self._apply_policy(catalog)
         self.scrub_extra = _scrub_rules(self.scrub_extra)
         base = self.endpoint
         if base and self.sources["endpoint"] != LOGS_ENDPOINT:
             base = base.rstrip("/") + "/v1/logs"
         self.logs_url: str | None = base or None
+
+    def _apply_policy(self, catalog: Catalog) -> None:
+        """Knobs not given to init() come from the catalog's Policy (the one the usage page is
+        rendered from). Opt-out env vars given to init() add to the policy's, never replace
+        them, so every opt-out the page names works."""
+        policy = catalog.policy
+        for knob, field in POLICY_FIELDS.items():
+            if self.sources[knob] == "default":
+                value = getattr(policy, field)
+                if knob == "show_notice":
+                    value = value != "never"
+                elif knob == "notice" and value == "never":
+                    value = "tty"
+                setattr(self, knob, value)
+                self.sources[knob] = "catalog policy"
+        given = self.opt_out_envs
+        given = (given,) if isinstance(given, str) else tuple(given)
+        extra = tuple(v for v in given if v not in (policy.opt_out_envs or ()))
+        self.opt_out_envs = (*(policy.opt_out_envs or ()), *extra)
 
     def make_scrubber(self) -> Scrubber:
         """A scrubber with the app's own rules (`scrub_extra`, `scrub_callback`)."""
@@ -290,7 +320,3 @@ def _scrub_rules(extra: Iterable[tuple[str, str]]) -> tuple[tuple[str, str], ...
             except re.error as e:
                 raise ValueError(f"scrub_extra: bad pattern {pattern!r}: {e}") from None
     return rules
-
-
-def _env_prefix(app: str) -> str:
-    return "".join(c if c.isalnum() else "_" for c in app).upper()

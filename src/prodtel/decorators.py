@@ -2,6 +2,11 @@
 
 Only declared attributes are sent, never the function's arguments or return value.
 
+Either decorator order works with click and typer: below `@app.command()` (the usual order) the
+CLI registers the wrapped function; above it, the decorator wraps the registered command's
+callback (click) or re-points the typer app's registration at the wrapper, since otherwise the
+CLI would call the unwrapped function and nothing would be sent.
+
     @prodtel.command("run")
     def run(...): ...
 
@@ -12,6 +17,7 @@ Only declared attributes are sent, never the function's arguments or return valu
 from __future__ import annotations
 
 import functools
+import sys
 import time
 
 from prodtel._builtins import COMMAND
@@ -58,6 +64,16 @@ def _timed(event_name: str, static: dict[str, Any], command: str | None) -> Call
         t.track(event_name, {**static, **auto})
 
     def decorate(fn: F) -> F:
+        click = sys.modules.get("click")
+        if click is not None and isinstance(fn, click.Command) and fn.callback is not None:
+            fn.callback = decorate(fn.callback)  # placed above @cli.command()
+            return fn
+        wrapped = _wrap(fn)
+        caller = sys._getframe(1)
+        _repoint_typer(fn, wrapped, [*caller.f_locals.values(), *caller.f_globals.values()])
+        return wrapped
+
+    def _wrap(fn: F) -> F:
         if getattr(fn, "__code__", None) is not None and fn.__code__.co_flags & _CO_COROUTINE:
 
             @functools.wraps(fn)
@@ -87,3 +103,24 @@ def _timed(event_name: str, static: dict[str, Any], command: str | None) -> Call
         return wrapper  # type: ignore[return-value]
 
     return decorate
+
+
+def _repoint_typer(fn: Callable[..., Any], wrapped: Callable[..., Any], scope: list[Any]) -> None:
+    """If `fn` is already registered with a typer app of the decorating module (the decorator
+    sits above `@app.command()`), register the wrapper instead."""
+    typer = sys.modules.get("typer")
+    if typer is None:
+        return
+    apps = [v for v in scope if isinstance(v, typer.Typer)]
+    seen: set[int] = set()
+    while apps:
+        app = apps.pop()
+        if id(app) in seen:
+            continue
+        seen.add(id(app))
+        for info in app.registered_commands:
+            if info.callback is fn:
+                info.callback = wrapped
+        if app.registered_callback is not None and app.registered_callback.callback is fn:
+            app.registered_callback.callback = wrapped
+        apps += [g.typer_instance for g in app.registered_groups if g.typer_instance]

@@ -2,6 +2,7 @@
 with a changelog per version from the catalog's `since` fields, and the JSON schema.
 
     prodtel docs --catalog examples/loadgen/telemetry_catalog.py:CATALOG --output USAGE.md
+    (the opt-outs it names come from the catalog's `Policy`, the one `prodtel.init()` reads)
     prodtel docs --catalog ... --check USAGE.md     # fails when the committed page is stale
 """
 
@@ -23,9 +24,14 @@ RESOURCE_FIELDS = [
     ("host.arch", "The processor architecture", "`amd64`, `arm64`"),
     ("process.runtime.name/version", "The Python implementation and version", "`cpython 3.12.1`"),
     ("app.installation.id", "A random id made on first use, stored on your machine", "a UUID"),
-    ("session.id", "A random id per run of the program", "a UUID"),
+    ("session.id", "A random id per run of the program", "32 hex characters"),
 ]
 BUILTINS = (COMMAND, ENABLED, DISABLED, EXCEPTION)
+_CI = {
+    "send": "",
+    "suppress": " Nothing is sent from CI systems.",
+    "tag": " Reports sent from CI systems say so (`prodtel.ci`).",
+}
 
 
 def _payload(e: Event, context: dict[str, Attr]) -> str:
@@ -36,7 +42,13 @@ def _payload(e: Event, context: dict[str, Attr]) -> str:
     return "<br>".join(parts) or ""
 
 
-def _first_run(cmd: str, level_env: str, notice: str) -> list[str]:
+def _first_run(cmd: str, level_env: str, notice: str, default: str) -> list[str]:
+    if default == "opt-in" or notice == "never":
+        return [
+            "## Nothing is sent until you turn it on",
+            "",
+            f"Nothing is sent until you run `{cmd} telemetry enable` or set `{level_env}=all`.",
+        ]
     if notice == "always":
         where = (
             "The first time it runs, it prints a notice about this on stderr, also when no "
@@ -56,20 +68,11 @@ def _first_run(cmd: str, level_env: str, notice: str) -> list[str]:
     ]
 
 
-def render(
-    catalog: Catalog,
-    command: str | None = None,
-    level_env: str | None = None,
-    opt_out_envs: tuple[str, ...] = (),
-    flag: str = "--no-usage-report",
-    notice: str = "tty",
-) -> str:
-    """`notice`: the app's `notice=` setting ("tty" or "always"), for the first-run paragraph."""
+def render(catalog: Catalog) -> str:
+    """The page, from the catalog and its `policy` (the same one `prodtel.init()` reads)."""
     app = catalog.app
-    cmd = command or app
-    prefix = "".join(c if c.isalnum() else "_" for c in app).upper()
-    level_env = level_env or f"{prefix}_TELEMETRY"
-    opt_outs = opt_out_envs or (f"{prefix}_NO_TELEMETRY",)
+    p = catalog.policy
+    cmd = p.command or app
     own = [e for e in catalog.events.values() if e.name not in BUILTINS]
     builtin = [e for e in catalog.events.values() if e.name in BUILTINS]
     ctx = catalog.context
@@ -86,16 +89,16 @@ def render(
         "## How to opt out",
         "",
         f"- Run `{cmd} telemetry disable` (and `{cmd} telemetry enable` to opt back in).",
-        f"- Or set `{level_env}=off` (or `crash` / `error` to send only crash or error reports).",
-        *[f"- Or set `{v}=1`." for v in opt_outs],
-        f"- Or pass `{flag}` on the command line.",
+        f"- Or set `{p.level_env}=off` (or `crash` / `error` to send only crash or error reports).",
+        *[f"- Or set `{v}=1`." for v in p.opt_out_envs or ()],
+        f"- Or pass `{p.cli_flag}` on the command line.",
         "- Or set `DO_NOT_TRACK=1`, which every prodtel-based tool honours.",
         "",
         f"An opt-out always wins. `{cmd} telemetry status --explain` shows whether telemetry is on "
         f"and which setting decided it; `{cmd} telemetry show` lists the last events actually "
-        "sent.",
+        f"sent.{_CI[p.ci]}",
         "",
-        *_first_run(cmd, level_env, notice),
+        *_first_run(cmd, p.level_env or "", p.notice, p.default),
         "",
         "## What every report carries",
         "",

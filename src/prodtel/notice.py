@@ -13,7 +13,22 @@ if TYPE_CHECKING:
     from typing import TextIO
 
     from prodtel.config import Settings
+    from prodtel.consent.resolve import Decision
     from prodtel.consent.store import ConsentStore
+
+
+# Names under which the `telemetry` commands are mounted (prodtel.cli adds them).
+MOUNTED: set[str] = set()
+
+
+def telemetry_command_running(argv: list[str] | None = None) -> bool:
+    """Does this run look like `<app> telemetry ...`? Then the notice waits for the end of the
+    run, and the command cancels it: `telemetry disable` must not print a notice telling the
+    user to run `telemetry disable`. argv is only looked at here, never sent."""
+    args = sys.argv[1:] if argv is None else argv
+    if "--" in args:
+        args = args[: args.index("--")]
+    return any(a in MOUNTED for a in args)
 
 
 def text(s: Settings) -> str:
@@ -65,3 +80,35 @@ def _isatty(stream: TextIO) -> bool:
         return stream.isatty()
     except (AttributeError, ValueError):
         return False
+
+
+def explain_off(s: Settings, d: Decision, stream: TextIO | None = None) -> str:
+    """With PRODTEL_DEBUG=1 and telemetry off: one line on stderr naming the source that decided
+    and what would turn telemetry on. Returns the line."""
+    line = f"prodtel: {s.app} telemetry is off, decided by {d.winner}; {_turn_on(s, d)}\n"
+    out = stream or sys.stderr
+    try:
+        out.write(line)
+        out.flush()
+    except (OSError, ValueError):
+        pass  # a closed stderr must not break the app
+    return line
+
+
+def _turn_on(s: Settings, d: Decision) -> str:
+    enable = f"run `{s.command} telemetry enable` or set {s.level_env}=all"
+    w = d.winner
+    if d.first_run:
+        return (
+            "the first run sends nothing; later runs send once the first-run notice has been "
+            f"shown on a terminal (off a terminal it is never shown): to send now, {enable}"
+        )
+    if w == s.cli_flag:
+        return f"to turn it on, drop {s.cli_flag}"
+    if w.startswith("CI detection"):
+        return "the app's policy sends nothing in CI (ci='suppress')"
+    if w == f"env {s.level_env}":
+        return f"to turn it on, set {s.level_env}=all"
+    if w.startswith("env "):
+        return f"to turn it on, unset {w[4:]}"
+    return f"to turn it on, {enable}"

@@ -45,10 +45,17 @@ class Telemetry:
         self.resource: dict[str, str] = {}
         self._scrubber: Scrubber | None = None
         self.max_queue = 100_000
-        if self.decision.first_run and settings.show_notice:
+        self.notice_due = self.decision.first_run and settings.show_notice
+        if self.notice_due or (settings.debug and self.decision.level == levels.OFF):
             from prodtel import notice
 
-            notice.maybe_show(settings, self.store)
+            # In a `telemetry` command run the notice waits for `shutdown`, and the command
+            # cancels it (cli.mount.execute).
+            if self.notice_due and not notice.telemetry_command_running():
+                self.notice_due = False
+                notice.maybe_show(settings, self.store)
+            if settings.debug and self.decision.level == levels.OFF:
+                notice.explain_off(settings, self.decision)
         if self.decision.level > levels.OFF:
             self._start()
 
@@ -203,7 +210,14 @@ class Telemetry:
         return self.worker.flush(timeout) if self.worker else True
 
     def shutdown(self, timeout: float | None = None) -> None:
-        """Bounded: waits at most `timeout` (default: the exit budget) for a last export."""
+        """Bounded: waits at most `timeout` (default: the exit budget) for a last export.
+        Shows the first-run notice if it is still due (a run that looked like a `telemetry`
+        command but was not)."""
+        if self.notice_due:
+            self.notice_due = False
+            from prodtel import notice
+
+            notice.maybe_show(self.settings, self.store)
         w, self.worker = self.worker, None
         if w is not None:
             w.shutdown(self.settings.exit_timeout if timeout is None else timeout)

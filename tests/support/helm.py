@@ -20,6 +20,8 @@ HELM = Path(os.environ.get("PRODTEL_HELM", ROOT / "build/bin/helm"))
 CHART = ROOT / "collector-config/helm/prodtel-collector"
 EXAMPLES = ROOT / "collector-config/helm/examples"
 PRODUCTION_VALUES = EXAMPLES / "values-production.yaml"
+# The chart renders only with a catalog-generated pipeline (fail closed).
+PIPELINE = ROOT / "collector-config/loadgen.yaml"
 KUBERNETES_VALIDATE = Path(sys.executable).parent / "kubernetes-validate"
 RELEASE = "prodtel"
 
@@ -46,10 +48,17 @@ def value_args(values: Sequence[Path] = (), sets: Sequence[str] = ()) -> list[st
 
 
 def template(
-    values: Sequence[Path] = (), sets: Sequence[str] = ()
+    values: Sequence[Path] = (), sets: Sequence[str] = (), pipeline: Path | None = PIPELINE
 ) -> subprocess.CompletedProcess[str]:
+    given = ["--set-file", f"pipeline={pipeline}"] if pipeline else []
     return helm(
-        "template", RELEASE, str(CHART), "--namespace", "telemetry", *value_args(values, sets)
+        "template",
+        RELEASE,
+        str(CHART),
+        "--namespace",
+        "telemetry",
+        *given,
+        *value_args(values, sets),
     )
 
 
@@ -75,8 +84,13 @@ class Rendered:
         cfg: dict[str, Any] = yaml.safe_load(cm["data"]["config.yaml"])
         return cfg
 
+    def workload(self) -> dict[str, Any]:
+        """The collector's StatefulSet (default) or Deployment (persistence off)."""
+        (w,) = [d for d in self.docs if d["kind"] in {"StatefulSet", "Deployment"}]
+        return w
+
     def collector_container(self) -> dict[str, Any]:
-        c: dict[str, Any] = self.one("Deployment")["spec"]["template"]["spec"]["containers"][0]
+        c: dict[str, Any] = self.workload()["spec"]["template"]["spec"]["containers"][0]
         return c
 
 

@@ -159,8 +159,10 @@ def otel_logs_ddl() -> str:
     return resources.files("prodtel.analytics").joinpath("sql/otel_logs.sql").read_text()
 
 
-def ensure_schema(db: Chdb) -> None:
+def ensure_schema(db: Chdb, retention_days: int | None = None) -> None:
     db.execute(otel_logs_ddl())
+    if retention_days is not None:
+        set_retention(db, retention_days)
     db.execute(STATE_DDL)
     db.execute(f"DROP TABLE IF EXISTS {STAGING}")  # transient: always today's layout
     db.execute(STAGING_DDL)
@@ -309,10 +311,25 @@ def _count(db: Chdb) -> int:
     return n
 
 
-def ingest(db: Chdb, paths: Iterable[Path], on_progress: Progress | None = None) -> IngestResult:
-    """Ingest `paths` (files, their rotated siblings, or directories) into `db`."""
+def set_retention(db: Chdb, days: int) -> None:
+    """Keep `days` days of otel_logs: a table TTL, as on a ClickHouse server (the chart's
+    retention_days). Expired rows go at the next merge (or OPTIMIZE TABLE ... FINAL); whole day
+    partitions are dropped (ttl_only_drop_parts)."""
+    if days < 1:
+        raise ValueError(f"retention must be at least 1 day, not {days}")
+    db.execute(f"ALTER TABLE otel_logs MODIFY TTL toDateTime(Timestamp) + INTERVAL {days:d} DAY")
+
+
+def ingest(
+    db: Chdb,
+    paths: Iterable[Path],
+    on_progress: Progress | None = None,
+    retention_days: int | None = None,
+) -> IngestResult:
+    """Ingest `paths` (files, their rotated siblings, or directories) into `db`; with
+    `retention_days`, set the table's TTL first."""
     t0 = time.perf_counter()
-    ensure_schema(db)
+    ensure_schema(db, retention_days)
     out = IngestResult()
     for p in expand(paths):
         out.files.append(ingest_file(db, p, on_progress))

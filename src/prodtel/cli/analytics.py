@@ -49,6 +49,13 @@ def add_commands(p: argparse.ArgumentParser) -> None:
     i.add_argument("--wait", type=float, default=5.0, help="seconds to wait for the folder lock")
     i.add_argument("--json", action="store_true", help="print the result as JSON")
     i.add_argument("--no-progress", action="store_true", help="no progress bar")
+    i.add_argument(
+        "--retention-days",
+        type=_positive_int,
+        metavar="N",
+        help="keep N days: sets the table's TTL (kept for later ingests; rows older than N days"
+        " go at the next merge). Default: keep everything",
+    )
     i.set_defaults(analytics_run=_ingest)
 
     r = sub.add_parser(
@@ -111,6 +118,16 @@ def _db(args: argparse.Namespace) -> Path:
     return Path(args.db or os.environ.get(DB_ENV) or DEFAULT_DB)
 
 
+def _positive_int(text: str) -> int:
+    try:
+        n = int(text)
+    except ValueError:
+        n = 0
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of days >= 1, not {text!r}")
+    return n
+
+
 def _ingest(args: argparse.Namespace) -> int:
     from rich.console import Console
 
@@ -120,7 +137,11 @@ def _ingest(args: argparse.Namespace) -> int:
     err = Console(stderr=True)
     show = not args.no_progress and not args.json and err.is_terminal
     with Chdb(_db(args), wait=args.wait) as db:
-        result = _with_progress(err, db, args.paths) if show else ingest(db, args.paths)
+        keep = args.retention_days
+        if show:
+            result = _with_progress(err, db, args.paths, keep)
+        else:
+            result = ingest(db, args.paths, retention_days=keep)
     d = describe(result)
     if args.json:
         print(json.dumps(d, indent=2))
@@ -149,7 +170,7 @@ def _errors_files_left_out(read: list[Path]) -> list[Path]:
     )
 
 
-def _with_progress(err: Any, db: Any, paths: list[Path]) -> Any:
+def _with_progress(err: Any, db: Any, paths: list[Path], retention_days: int | None) -> Any:
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
     from prodtel.analytics.ingest import expand, ingest
@@ -168,7 +189,7 @@ def _with_progress(err: Any, db: Any, paths: list[Path]) -> Any:
         def on_progress(name: str, fraction: float) -> None:
             bar.update(tasks[name], completed=fraction)
 
-        return ingest(db, files, on_progress)
+        return ingest(db, files, on_progress, retention_days)
 
 
 def _report(args: argparse.Namespace) -> int:

@@ -3,6 +3,7 @@
     prodtel collector-config --catalog examples/loadgen/telemetry_catalog.py:CATALOG \\
         --output collector-config/loadgen.yaml
     prodtel collector-config --catalog ... --check collector-config/loadgen.yaml
+    prodtel collector-config --catalog a:CATALOG --catalog b:CATALOG --output shared.yaml
     python -m prodtel.cli.collector --catalog ... --output FILE     # the same, standalone
 """
 
@@ -24,7 +25,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="generate the collector pipeline that enforces a catalog",
         description=_DESCRIPTION,
     )
-    p.add_argument("--catalog", required=True, help="module:ATTR or path/to/file.py:ATTR")
+    p.add_argument(
+        "--catalog",
+        required=True,
+        action="append",
+        help="module:ATTR or path/to/file.py:ATTR; repeat it to serve several apps with one"
+        " collector (each app's records are held to its own catalog by service.name)",
+    )
     out = p.add_mutually_exclusive_group()
     out.add_argument("--output", metavar="FILE", help="write here instead of stdout")
     out.add_argument("--check", metavar="FILE", help="exit 1 if FILE is not what would be written")
@@ -38,7 +45,13 @@ def run(args: argparse.Namespace) -> int:
     from prodtel.collector_config import generate
 
     try:
-        text = generate(load_catalog(args.catalog))
+        catalogs = [load_catalog(c) for c in args.catalog]
+        apps = [c.app for c in catalogs]
+        if len(set(apps)) < len(apps):
+            dup = sorted({a for a in apps if apps.count(a) > 1})
+            print(f"two catalogs for the same app: {', '.join(dup)}", file=sys.stderr)
+            return 2
+        text = generate(catalogs)
     except ImportError as e:
         if e.name != "yaml":
             raise
@@ -63,7 +76,9 @@ def run(args: argparse.Namespace) -> int:
             )
             sys.stderr.writelines(list(diff)[:60])
         print(
-            f"Regenerate: prodtel collector-config --catalog {args.catalog} --output {path}",
+            "Regenerate: prodtel collector-config "
+            + " ".join(f"--catalog {c}" for c in args.catalog)
+            + f" --output {path}",
             file=sys.stderr,
         )
         return 1

@@ -1,5 +1,5 @@
-"""The `prodtel` command: docs and schema from a catalog, the collector config, analytics,
-and the telemetry commands for any app.
+"""The `prodtel` command: the usage page, schema and collector config from a catalog, the
+analytics, and the telemetry commands for any app.
 
     prodtel docs --catalog examples/loadgen/telemetry_catalog.py:CATALOG --output USAGE.md
     prodtel schema --catalog pkg.telemetry:CATALOG --output events.schema.json
@@ -13,10 +13,15 @@ import importlib
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 from prodtel.catalog_loader import load_catalog
 
 __all__ = ["build_parser", "load_catalog", "main"]
+DESCRIPTION = (
+    "The usage page, JSON schema and collector config from an app's catalog, the analytics "
+    "over what the collector received, and the telemetry commands for any app."
+)
 
 
 def _write_or_check(text: str, output: str | None, check: str | None) -> int:
@@ -40,14 +45,7 @@ def _write_or_check(text: str, output: str | None, check: str | None) -> int:
 def cmd_docs(args: argparse.Namespace) -> int:
     from prodtel import docs
 
-    catalog = load_catalog(args.catalog)
-    text = docs.render(
-        catalog,
-        command=args.command,
-        level_env=args.level_env,
-        opt_out_envs=tuple(args.opt_out_env or ()),
-        notice=args.notice,
-    )
+    text = docs.render(load_catalog(args.catalog))
     return _write_or_check(text, args.output, args.check)
 
 
@@ -61,19 +59,23 @@ def cmd_telemetry(args: argparse.Namespace) -> int:
     import prodtel
     from prodtel.cli.mount import run_argparse
 
-    prodtel.init(
-        load_catalog(args.catalog),
-        args.app_version,
-        show_notice=False,
-        opt_out_envs=args.opt_out_env,
-        policy=args.policy,
-        notice=args.notice,
-    )
+    prodtel.init(load_catalog(args.catalog), args.app_version, show_notice=False)
     return run_argparse(args)
 
 
+class _InPolicy(argparse.Action):
+    """Flags that moved into the catalog's `Policy`: say where, instead of a bare error."""
+
+    def __call__(self, parser: argparse.ArgumentParser, *args: Any, **kwargs: Any) -> None:
+        field = {"policy": "default", "opt_out_env": "opt_out_envs"}.get(self.dest, self.dest)
+        parser.error(
+            f"{self.option_strings[0]} is declared in the catalog now: "
+            f"Catalog(..., policy=prodtel.Policy({field}=...)), so the app and its page agree"
+        )
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="prodtel", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="prodtel", description=DESCRIPTION)
     sub = parser.add_subparsers(dest="cmd", required=True)
     for name, fn, help_ in (
         ("docs", cmd_docs, "render the public usage-collection page"),
@@ -84,15 +86,8 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--output", help="write here instead of stdout")
         p.add_argument("--check", metavar="FILE", help="fail if FILE differs from the output")
         if name == "docs":
-            p.add_argument("--command", help="the app's command name (default: the app name)")
-            p.add_argument("--level-env", help="the app's level env var")
-            p.add_argument("--opt-out-env", action="append", help="an opt-out env var")
-            p.add_argument(
-                "--notice",
-                choices=["tty", "always"],
-                default="tty",
-                help="the app's notice= setting: the notice only on a terminal, or always",
-            )
+            for moved in ("--command", "--level-env", "--opt-out-env"):
+                p.add_argument(moved, action=_InPolicy, help=argparse.SUPPRESS)
         p.set_defaults(func=fn)
     from prodtel.cli.mount import add_argparse
 
@@ -100,11 +95,8 @@ def build_parser() -> argparse.ArgumentParser:
     tel = sub.choices["telemetry"]
     tel.add_argument("--catalog", required=True, help="the app's catalog: module:ATTR")
     tel.add_argument("--app-version", default="0", help="the app's version")
-    tel.add_argument("--opt-out-env", action="append", help="an opt-out env var of the app")
-    tel.add_argument("--policy", choices=["opt-out", "opt-in"], default="opt-out")
-    tel.add_argument(
-        "--notice", choices=["tty", "always"], default="tty", help="the app's notice= setting"
-    )
+    for moved in ("--opt-out-env", "--policy"):
+        tel.add_argument(moved, action=_InPolicy, help=argparse.SUPPRESS)
     tel.set_defaults(func=cmd_telemetry)
     for module in ("prodtel.cli.collector", "prodtel.cli.analytics"):
         try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 import json
 import sys
 from typing import TYPE_CHECKING, Any
@@ -17,6 +18,14 @@ if TYPE_CHECKING:
     from prodtel.telemetry import Telemetry
 
 COMMANDS = ("status", "enable", "disable", "show", "pending", "reset-id")
+LEVELS = ["crash", "error", "all"]
+# One help text per option, so argparse, click and typer say the same.
+_OPT_HELP = {
+    "json": "machine-readable output",
+    "explain": "show every consent source",
+    "level": "what to send: crash reports, also handled errors, or all usage",
+    "n": "how many events",
+}
 
 
 def _telemetry() -> Telemetry:
@@ -33,6 +42,7 @@ def execute(
 ) -> int:
     """Run one telemetry command and print its result. Returns the exit code."""
     t = _telemetry()
+    t.notice_due = False  # a telemetry command is the user's answer: never print the notice
     data: Any
     if cmd == "status":
         data = commands.status(t, explain=explain)
@@ -71,17 +81,20 @@ def execute(
 # -- argparse ------------------------------------------------------------------------------------
 def add_argparse(subparsers: argparse._SubParsersAction[Any], name: str = "telemetry") -> None:
     """Add `<name> status|enable|disable|show|pending|reset-id` to an argparse CLI."""
+    from prodtel import notice
+
+    notice.MOUNTED.add(name)
     p = subparsers.add_parser(name, help="see and control anonymous usage reporting")
     sub = p.add_subparsers(dest="telemetry_cmd", required=True)
     for cmd in COMMANDS:
         c = sub.add_parser(cmd, help=_HELP[cmd])
-        c.add_argument("--json", action="store_true", help="machine-readable output")
+        c.add_argument("--json", action="store_true", help=_OPT_HELP["json"])
         if cmd == "status":
-            c.add_argument("--explain", action="store_true", help="show every consent source")
+            c.add_argument("--explain", action="store_true", help=_OPT_HELP["explain"])
         if cmd == "enable":
-            c.add_argument("--level", choices=["crash", "error", "all"], default="all")
+            c.add_argument("--level", choices=LEVELS, default="all", help=_OPT_HELP["level"])
         if cmd == "show":
-            c.add_argument("-n", type=int, default=20, help="how many events")
+            c.add_argument("-n", type=int, default=20, help=_OPT_HELP["n"])
 
 
 def run_argparse(args: argparse.Namespace) -> int:
@@ -109,21 +122,25 @@ def click_group(name: str = "telemetry") -> click.Group:
     """A click group with the telemetry commands: `cli.add_command(click_group())`."""
     import click
 
+    from prodtel import notice
+
+    notice.MOUNTED.add(name)
+
     @click.group(name=name, help="See and control anonymous usage reporting.")
     def group() -> None:
         pass
 
-    json_opt = click.option("--json", "as_json", is_flag=True, help="machine-readable output")
+    json_opt = click.option("--json", "as_json", is_flag=True, help=_OPT_HELP["json"])
 
     @group.command(help=_HELP["status"])
     @json_opt
-    @click.option("--explain", is_flag=True, help="show every consent source")
+    @click.option("--explain", is_flag=True, help=_OPT_HELP["explain"])
     def status(as_json: bool, explain: bool) -> None:
         sys.exit(execute("status", as_json=as_json, explain=explain))
 
     @group.command(help=_HELP["enable"])
     @json_opt
-    @click.option("--level", type=click.Choice(["crash", "error", "all"]), default="all")
+    @click.option("--level", type=click.Choice(LEVELS), default="all", help=_OPT_HELP["level"])
     def enable(as_json: bool, level: str) -> None:
         sys.exit(execute("enable", as_json=as_json, level=level))
 
@@ -134,7 +151,7 @@ def click_group(name: str = "telemetry") -> click.Group:
 
     @group.command(help=_HELP["show"])
     @json_opt
-    @click.option("-n", default=20, help="how many events")
+    @click.option("-n", default=20, help=_OPT_HELP["n"])
     def show(as_json: bool, n: int) -> None:
         sys.exit(execute("show", as_json=as_json, n=n))
 
@@ -151,35 +168,51 @@ def click_group(name: str = "telemetry") -> click.Group:
     return group
 
 
+class _Level(enum.StrEnum):  # typer shows an Enum as a choice: [crash|error|all]
+    crash = "crash"
+    error = "error"
+    all = "all"
+
+
 # -- typer ---------------------------------------------------------------------------------------
-def typer_app() -> typer.Typer:
-    """A typer app with the telemetry commands: `app.add_typer(typer_app(), name="telemetry")`."""
+def typer_app(name: str = "telemetry") -> typer.Typer:
+    """A typer app with the telemetry commands: `app.add_typer(typer_app(), name="telemetry")`
+    (pass the same `name` to both if you mount it under another one)."""
+    from prodtel import notice
+
+    notice.MOUNTED.add(name)
     import typer
 
     app = typer.Typer(help="See and control anonymous usage reporting.", no_args_is_help=True)
+    json_opt = typer.Option(False, "--json", help=_OPT_HELP["json"])
+
+    level_opt = typer.Option(_Level.all, "--level", help=_OPT_HELP["level"])
 
     @app.command(help=_HELP["status"])
-    def status(json: bool = False, explain: bool = False) -> None:
+    def status(
+        json: bool = json_opt,
+        explain: bool = typer.Option(False, "--explain", help=_OPT_HELP["explain"]),
+    ) -> None:
         raise typer.Exit(execute("status", as_json=json, explain=explain))
 
     @app.command(help=_HELP["enable"])
-    def enable(json: bool = False, level: str = "all") -> None:
-        raise typer.Exit(execute("enable", as_json=json, level=level))
+    def enable(json: bool = json_opt, level: _Level = level_opt) -> None:
+        raise typer.Exit(execute("enable", as_json=json, level=level.value))
 
     @app.command(help=_HELP["disable"])
-    def disable(json: bool = False) -> None:
+    def disable(json: bool = json_opt) -> None:
         raise typer.Exit(execute("disable", as_json=json))
 
     @app.command(help=_HELP["show"])
-    def show(json: bool = False, n: int = 20) -> None:
+    def show(json: bool = json_opt, n: int = typer.Option(20, "-n", help=_OPT_HELP["n"])) -> None:
         raise typer.Exit(execute("show", as_json=json, n=n))
 
     @app.command(help=_HELP["pending"])
-    def pending(json: bool = False) -> None:
+    def pending(json: bool = json_opt) -> None:
         raise typer.Exit(execute("pending", as_json=json))
 
     @app.command(name="reset-id", help=_HELP["reset-id"])
-    def reset_id(json: bool = False) -> None:
+    def reset_id(json: bool = json_opt) -> None:
         raise typer.Exit(execute("reset-id", as_json=json))
 
     return app

@@ -9,6 +9,8 @@ from prodtel import resource
 from prodtel.record import UID
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from prodtel.catalog import Attr, Catalog
 
 # docs/conventions.md: the resource attributes the SDK sends. Anything else is dropped.
@@ -25,18 +27,27 @@ def storable(attrs: dict[str, Attr]) -> list[Attr]:
     return [a for a in attrs.values() if not ADDRESS_KEYS.search(a.name)]
 
 
-def _all_attrs(catalog: Catalog) -> list[Attr]:
-    return storable(catalog.context) + [
-        a for e in catalog.events.values() for a in storable(e.attrs)
+def catalogs_of(catalogs: Catalog | Sequence[Catalog]) -> list[Catalog]:
+    """One catalog or several (one collector for many apps), as a list."""
+    from prodtel.catalog import Catalog
+
+    return [catalogs] if isinstance(catalogs, Catalog) else list(catalogs)
+
+
+def _all_attrs(catalogs: Catalog | Sequence[Catalog]) -> list[Attr]:
+    return [
+        a
+        for c in catalogs_of(catalogs)
+        for a in storable(c.context) + [a for e in c.events.values() for a in storable(e.attrs)]
     ]
 
 
-def allowed_keys(catalog: Catalog) -> list[str]:
+def allowed_keys(catalog: Catalog | Sequence[Catalog]) -> list[str]:
     """Every key the transform can leave: the redaction processor drops the rest (fail closed)."""
     return sorted({*RESOURCE_KEYS, UID, *(a.name for a in _all_attrs(catalog))})
 
 
-def ignored_keys(catalog: Catalog) -> list[str]:
+def ignored_keys(catalog: Catalog | Sequence[Catalog]) -> list[str]:
     """Keys whose values the transform already pinned down (numbers, bools, enum members, the
     hex uid): nothing to mask there, so the redaction's regexes skip them. A name declared
     free-form anywhere is scanned everywhere (the lists are per processor, not per event)."""

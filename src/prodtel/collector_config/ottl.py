@@ -33,9 +33,14 @@ def log_attr(name: str) -> str:
     return f"log.attributes[{quote(name)}]"
 
 
-def cap(path: str, n: int) -> str:
-    """Cut the string at `path` to n bytes."""
-    return f"set({path}, Substring({path}, 0, {n}, true)) where Len({path}) > {n}"
+def cap(path: str, n: int) -> list[str]:
+    """Cut the string at `path` to n bytes, then drop a character the cut split (its 1-3 stray
+    bytes read as U+FFFD to the regex): Substring has no UTF-8-safe mode at contrib v0.152."""
+    return [
+        f"set({path}, Substring({path}, 0, {n})) where Len({path}) > {n}",
+        f"replace_pattern({path}, {quote(chr(0xFFFD) + '{1,3}$')}, {quote('')})"
+        f" where Len({path}) == {n}",
+    ]
 
 
 def first_chars(n: int) -> str:

@@ -9,6 +9,8 @@ from prodtel.collector_config.ottl import escape_dollar
 from prodtel.patterns import re2_forms
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from prodtel.catalog import Catalog
 
 # Second line of defence behind the SDK's scrubber: the RE2 forms (no look-around) of the one
@@ -29,7 +31,7 @@ def blocked_value() -> str:
     return escape_dollar(redaction_regex())
 
 
-def redaction_processor(catalog: Catalog) -> dict[str, Any]:
+def redaction_processor(catalog: Catalog | Sequence[Catalog]) -> dict[str, Any]:
     return {
         "allow_all_keys": False,
         "allowed_keys": allowed_keys(catalog),

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from prodtel.collector_config.keys import RESOURCE_KEYS, storable
+from prodtel.collector_config.keys import RESOURCE_KEYS, catalogs_of, storable
 from prodtel.collector_config.ottl import literal_list, quote
 from prodtel.collector_config.redaction import blocked_value, redaction_regex
 from prodtel.collector_config.transform import attr_statements
@@ -34,12 +34,6 @@ EXCEPTION_KEYS = ("exception.type", "exception.message", "exception.stacktrace")
 SERVICE = f"resource.attributes[{quote('service.name')}]"
 RESOURCE_MAX_BYTES = 256
 STATUS_MAX_BYTES = 2048
-
-
-def _catalogs(catalogs: Catalog | Sequence[Catalog]) -> list[Catalog]:
-    from prodtel.catalog import Catalog
-
-    return [catalogs] if isinstance(catalogs, Catalog) else list(catalogs)
 
 
 def _span_attrs(catalogs: list[Catalog]) -> list[Attr]:
@@ -129,7 +123,7 @@ def add_traces(
     cfg: dict[str, Any], catalogs: Catalog | Sequence[Catalog], env: Callable[[str], str]
 ) -> None:
     """Add the traces pipeline to a generated config (prodtel.collector_config.generate)."""
-    cats = _catalogs(catalogs)
+    cats = catalogs_of(catalogs)
     cfg["processors"].update(
         {
             "filter/spans": filter_processor(cats),

@@ -1,17 +1,23 @@
-"""OTTL for the catalog: the filter's drop conditions, the transform's statement groups (types,
-enums, lengths, keep lists) and the routing condition for exception records."""
+"""OTTL for the catalogs: the filter's drop conditions, the transform's statement groups (types,
+enums, lengths, keep lists) and the routing condition for exception records.
+
+One collector can serve many apps: every per-app condition names the app's `service.name`, so
+each app's events keep only their own declared attributes, an event name sent under another
+app's `service.name` is dropped, and records of apps without a catalog are dropped."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
 from prodtel._builtins import EXCEPTION as EXCEPTION_EVENT
-from prodtel.collector_config.keys import RESOURCE_KEYS, storable
+from prodtel.collector_config.keys import RESOURCE_KEYS, catalogs_of, storable
 from prodtel.collector_config.ottl import cap, first_chars, literal_list, log_attr, quote
 from prodtel.collector_config.redaction import redaction_regex
 from prodtel.record import UID
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from prodtel.catalog import Attr, Catalog
 
 RESOURCE_MAX_BYTES = 256  # versions, ids and names; nothing the SDK sends comes close
@@ -20,11 +26,29 @@ SCOPE_MAX_BYTES = 128
 SCHEMA_URL_MAX_BYTES = 256
 
 
-def filter_conditions(catalog: Catalog) -> list[str]:
-    """Drop conditions (any true drops the record): another app's records, unknown events."""
+def resource_keys(catalogs: Catalog | Sequence[Catalog]) -> list[str]:
+    """The resource keys to keep: `prodtel.ci` only when an app's Policy tags CI runs."""
+    tag = any(c.policy.ci == "tag" for c in catalogs_of(catalogs))
+    return [k for k in RESOURCE_KEYS if k != "prodtel.ci" or tag]
+
+
+SERVICE = f"resource.attributes[{quote('service.name')}]"
+
+
+def is_app(catalog: Catalog) -> str:
+    return f"{SERVICE} == {quote(catalog.app)}"
+
+
+def filter_conditions(catalogs: Catalog | Sequence[Catalog]) -> list[str]:
+    """Drop conditions (any true drops the record): apps without a catalog, and per app the
+    events its catalog does not declare."""
+    cats = catalogs_of(catalogs)
     return [
-        f"resource.attributes[{quote('service.name')}] != {quote(catalog.app)}",
-        f"not ContainsValue({literal_list(catalog.events)}, log.event_name)",
+        f"not ContainsValue({literal_list(c.app for c in cats)}, {SERVICE})",
+        *(
+            f"{is_app(c)} and not ContainsValue({literal_list(c.events)}, log.event_name)"
+            for c in cats
+        ),
     ]
 
 
@@ -44,27 +68,26 @@ def route_condition() -> str:
     )
 
 
-def transform_groups(catalog: Catalog) -> list[dict[str, Any]]:
-    """OTTL statement groups: resource and scope, every record, then one group per event."""
+def transform_groups(catalogs: Catalog | Sequence[Catalog]) -> list[dict[str, Any]]:
+    """OTTL statement groups: resource and scope, every record, then per app its context
+    attributes and one group per event."""
+    cats = catalogs_of(catalogs)
     uid = log_attr(UID)
     records = [
         # The SDK never sends a body; nothing may ride in one.
         'set(log.body, "") where log.body != nil',
-        cap("log.severity_text", SEVERITY_TEXT_MAX_BYTES),
+        *cap("log.severity_text", SEVERITY_TEXT_MAX_BYTES),
         mask("log.severity_text"),
         f"delete_key(log.attributes, {quote(UID)}) where {uid} != nil"
         f" and not IsMatch({uid}, {quote('^[0-9a-f]{32}$')})",
     ]
-    context = storable(catalog.context)
-    for a in context:
-        records += attr_statements(a)
     groups: list[dict[str, Any]] = [
         {
             "context": "resource",
             "statements": [
-                f"keep_keys(resource.attributes, {literal_list(RESOURCE_KEYS)})",
+                f"keep_keys(resource.attributes, {literal_list(resource_keys(cats))})",
                 f"truncate_all(resource.attributes, {RESOURCE_MAX_BYTES})",
-                cap("resource.schema_url", SCHEMA_URL_MAX_BYTES),
+                *cap("resource.schema_url", SCHEMA_URL_MAX_BYTES),
                 mask("resource.schema_url"),
             ],
         },
@@ -72,9 +95,9 @@ def transform_groups(catalog: Catalog) -> list[dict[str, Any]]:
             "context": "scope",
             "statements": [
                 'delete_matching_keys(scope.attributes, ".*")',
-                cap("scope.name", SCOPE_MAX_BYTES),
-                cap("scope.version", SCOPE_MAX_BYTES),
-                cap("scope.schema_url", SCHEMA_URL_MAX_BYTES),
+                *cap("scope.name", SCOPE_MAX_BYTES),
+                *cap("scope.version", SCOPE_MAX_BYTES),
+                *cap("scope.schema_url", SCHEMA_URL_MAX_BYTES),
                 mask("scope.name"),
                 mask("scope.version"),
                 mask("scope.schema_url"),
@@ -82,6 +105,17 @@ def transform_groups(catalog: Catalog) -> list[dict[str, Any]]:
         },
         {"context": "log", "statements": records},
     ]
+    for catalog in cats:
+        groups += _app_groups(catalog)
+    return groups
+
+
+def _app_groups(catalog: Catalog) -> list[dict[str, Any]]:
+    context = storable(catalog.context)
+    groups: list[dict[str, Any]] = []
+    if context:
+        statements = [s for a in context for s in attr_statements(a)]
+        groups.append({"context": "log", "conditions": [is_app(catalog)], "statements": statements})
     for ev in catalog.events.values():
         attrs = storable(ev.attrs)
         keep = [a.name for a in (*attrs, *context)] + [UID]
@@ -91,7 +125,7 @@ def transform_groups(catalog: Catalog) -> list[dict[str, Any]]:
         groups.append(
             {
                 "context": "log",
-                "conditions": [f"log.event_name == {quote(ev.name)}"],
+                "conditions": [f"{is_app(catalog)} and log.event_name == {quote(ev.name)}"],
                 "statements": statements,
             }
         )
@@ -115,10 +149,9 @@ def attr_statements(a: Attr) -> list[str]:
     elif a.type is str:
         n = a.max_length
         # Bound the bytes first (n characters take at most 4n bytes in UTF-8), then cut to n
-        # characters exactly, as the SDK does; the regex only runs on values over n bytes.
-        out.append(
-            f"set({v}, Substring({v}, 0, {4 * n}, true)) where {present} and Len({v}) > {4 * n}"
-        )
+        # characters exactly, as the SDK does; the regex only runs on values over n bytes. The
+        # first n characters lie whole inside the 4n-byte cut, so no split character survives.
+        out.append(f"set({v}, Substring({v}, 0, {4 * n})) where {present} and Len({v}) > {4 * n}")
         out.append(
             f"replace_pattern({v}, {quote(first_chars(n))}, {quote('$1')})"
             f" where {present} and Len({v}) > {n}"

@@ -9,7 +9,7 @@ import time
 import weakref
 
 from prodtel.consent import levels
-from prodtel.crash import record, sentry
+from prodtel.crash import logs, native, record, sentry
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -49,13 +49,20 @@ def install(t: Telemetry) -> None:
     r = reporter
     r.t = t
     if "sys" not in r.previous:
+        import atexit
+
+        atexit.register(native.stop)  # before _at_exit, so it runs after it (LIFO)
         r.previous["sys"] = sys.excepthook
         sys.excepthook = _excepthook
         r.previous["threading"] = threading.excepthook
         threading.excepthook = _threading_hook
-        import atexit
-
         atexit.register(_at_exit)
+    if t.decision.allows(levels.FATAL_SEVERITY):
+        native.start(t)
+    if t.settings.log_errors:
+        logs.install(r.current)
+    else:
+        logs.uninstall()
     if "asyncio" in sys.modules:  # never import asyncio just to look for a loop
         try:
             watch_loop()
@@ -80,6 +87,9 @@ def uninstall() -> None:
         import atexit
 
         atexit.unregister(_at_exit)
+        atexit.unregister(native.stop)
+    native.stop()
+    logs.uninstall()
     _stop_sentry(0.0)
     r.t = None
     r.exit_deadline = None

@@ -52,19 +52,24 @@ def clip(text: str, limit: int, keep_tail: bool = False) -> str:
 
 
 def attributes(t: Telemetry, e: BaseException, handled: bool) -> dict[str, object] | None:
-    """The `exception` record's attributes: scrubbed first (a cut must never split a secret
-    so that the scrubber misses it), then cut to the catalog's max_length. None when the
-    catalog has no `exception` event."""
-    ev = t.settings.catalog.events.get(EXCEPTION_EVENT)
-    if ev is None:
-        return None
-    scrub = t.scrubber
+    """The `exception` record's attributes for `e`; see `clean`."""
     raw: dict[str, object] = {
         "exception.type": qualified_type(e),
         "exception.message": message(e),
         "exception.stacktrace": stacktrace(e),
         "exception.handled": handled,
     }
+    return clean(t, raw)
+
+
+def clean(t: Telemetry, raw: dict[str, object]) -> dict[str, object] | None:
+    """`raw` attributes scrubbed first (a cut must never split a secret so that the scrubber
+    misses it), then cut to the catalog's max_length. None when the catalog has no
+    `exception` event."""
+    ev = t.settings.catalog.events.get(EXCEPTION_EVENT)
+    if ev is None:
+        return None
+    scrub = t.scrubber
     out: dict[str, object] = {}
     for key, value in raw.items():
         a = ev.attrs.get(key)

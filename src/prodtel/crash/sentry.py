@@ -70,13 +70,35 @@ def start(t: Telemetry, callbacks: Callbacks, transport: Any = None) -> Any:
         return None
     try:
         opts = sentry_options(t, callbacks)
-        if transport is not None:
-            opts["transport"] = transport
+        opts["transport"] = transport or _spool_transport(t, callbacks)
         sentry_sdk.init(**opts)
     except Exception as e:  # a malformed DSN, mostly; never print the DSN itself
         t.decision.problems.append(f"Sentry is off: {type(e).__name__}: {t.scrubber(str(e))}")
         return None
     return sentry_sdk.get_client()
+
+
+def _spool_transport(t: Telemetry, callbacks: Callbacks) -> Any:
+    """Events go through the spool in the state dir: what the exit budget cannot send is
+    sent later by the detached uploader or the next run (see `prodtel.crash.spool`)."""
+    import os
+
+    from prodtel.crash import spool
+
+    state_dir, url = t.state_dir, t.settings.logs_url or ""
+
+    def allows(fatal: bool) -> bool:  # the live decision, as before_send asks it
+        now = callbacks.current()
+        sev = levels.FATAL_SEVERITY if fatal else levels.ERROR_SEVERITY
+        return now is not None and now.decision.allows(sev)
+
+    def spawn_uploader() -> None:
+        if not os.environ.get("PRODTEL_UPLOADER"):
+            from prodtel.delivery import upload
+
+            upload.spawn(state_dir, url)
+
+    return spool.transport(state_dir, t.settings.sentry_dsn or "", allows, spawn_uploader)
 
 
 def stop(client: Any, timeout: float) -> None:
@@ -123,7 +145,9 @@ def sentry_options(t: Telemetry, callbacks: Callbacks | None = None) -> dict[str
         "auto_enabling_integrations": False,
         "integrations": [
             DedupeIntegration(),
-            LoggingIntegration(level=logging.INFO, event_level=None),
+            LoggingIntegration(
+                level=logging.INFO, event_level=logging.ERROR if s.log_errors else None
+            ),
         ],
         "before_send": callbacks.before_send,
         "before_breadcrumb": callbacks.before_breadcrumb,

@@ -2,7 +2,8 @@
 
 A process that could not deliver within its exit budget starts
 `python -m prodtel.delivery.upload <state_dir> <url>` in a new session and leaves; the uploader
-retries with normal timeouts for up to a minute. One uploader per state dir (a lock file); the
+retries with normal timeouts for up to a minute. It also sends the Sentry envelopes spooled by
+`prodtel.crash.spool` (an empty <url>: only those). One uploader per state dir (a lock file); the
 next run of the app sends anything still left.
 """
 
@@ -70,15 +71,23 @@ def run(state_dir: str, url: str, budget_s: float = BUDGET_S) -> int:
             fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             return 0  # another uploader has it
+        from prodtel.crash import spool
         from prodtel.delivery.sinks import OutboxSink
 
         stats: dict[str, int] = {}
-        sink = OutboxSink(None, Outbox(state_dir), HttpTransport(url), stats, state_dir)  # type: ignore[arg-type]
+        sink = None
+        if url:
+            box, http = Outbox(state_dir), HttpTransport(url)
+            sink = OutboxSink(None, box, http, stats, state_dir)  # type: ignore[arg-type]
+        envelopes = spool.Spool(state_dir)  # direct-to-Sentry events the app could not send
         end = time.monotonic() + budget_s
         while time.monotonic() < end:
-            if sink.send(min(end, time.monotonic() + 10.0)):
+            step = min(end, time.monotonic() + 10.0)
+            done = sink is None or sink.send(step)
+            if spool.send(envelopes, step) and done:
                 return 0
-            time.sleep(min(max(sink.backoff_until - time.monotonic(), 0.2), 10.0))
+            wait = sink.backoff_until - time.monotonic() if sink is not None else 0.0
+            time.sleep(min(max(wait, 1.0 if sink is None else 0.2), 10.0))
         return 1
 
 

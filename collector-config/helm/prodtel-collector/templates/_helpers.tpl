@@ -72,16 +72,27 @@ The schema restricts the accepted suffixes to the ones handled here.
 {{- end }}
 
 {{/*
-The collector config text: .Values.pipeline (a whole config, e.g. generated for a catalog by
-`prodtel collector-config`) or else files/config.yaml, with .Values.config deep-merged on top.
-Without `config` the text is kept as written (comments included). The config reads the env vars
-the Deployment sets (docs/collector.md). The health_check extension must stay: the probes use it.
+The collector config text: .Values.pipeline (the config `prodtel collector-config` generated for
+the app catalogs), with .Values.config deep-merged on top. Without `config` the text is kept as
+written (comments included). Fail closed: no pipeline, or one without the catalog filter,
+transform and redaction in its logs pipeline, does not render. The config reads the env vars the
+workload sets (docs/collector.md). The health_check extension must stay: the probes use it.
 */}}
 {{- define "prodtel-collector.config" -}}
-{{- $text := .Values.pipeline | default (.Files.Get "files/config.yaml") }}
+{{- $how := "generate it from your catalog(s) with `prodtel collector-config --catalog mypkg.telemetry:CATALOG --output pipeline.yaml` and pass `--set-file pipeline=pipeline.yaml`" }}
+{{- $text := .Values.pipeline }}
+{{- if not (trim $text) }}
+{{- fail (printf "pipeline is empty: the chart ships no catalog-free collector config; %s (docs/kubernetes.md)" $how) }}
+{{- end }}
 {{- $cfg := fromYaml $text }}
 {{- if hasKey $cfg "Error" }}
-{{- fail (printf "the collector config (pipeline or files/config.yaml) is not valid YAML: %s" (get $cfg "Error")) }}
+{{- fail (printf "pipeline is not valid YAML: %s" (get $cfg "Error")) }}
+{{- end }}
+{{- $procs := dig "service" "pipelines" "logs" "processors" (list) $cfg }}
+{{- range $p := list "filter/catalog" "transform/catalog" "redaction" }}
+{{- if not (has $p $procs) }}
+{{- fail (printf "pipeline: service.pipelines.logs must run the %s processor (it enforces the catalog); %s" $p $how) }}
+{{- end }}
 {{- end }}
 {{- if .Values.config }}
 {{- $cfg = mustMergeOverwrite $cfg (deepCopy .Values.config) }}
@@ -108,4 +119,9 @@ the Deployment sets (docs/collector.md). The health_check extension must stay: t
 {{- end }}
 {{- define "prodtel-collector.errorsExporters" -}}
 {{- if include "prodtel-collector.sentryEnabled" . }}[sentry_events]{{ else }}[file/errors]{{ end }}
+{{- end }}
+
+{{/* StatefulSet (a queue volume per replica) unless persistence is turned off. */}}
+{{- define "prodtel-collector.workloadKind" -}}
+{{- ternary "StatefulSet" "Deployment" .Values.persistence.enabled }}
 {{- end }}
