@@ -68,6 +68,10 @@ _LAZY = {
 
 
 def __getattr__(name: str) -> Any:
+    if name == "otel":  # `prodtel.otel.tracer_provider()` without importing the submodule
+        import importlib
+
+        return importlib.import_module("prodtel.otel")
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'prodtel' has no attribute {name!r}")

@@ -130,7 +130,10 @@ class ConsentSampler(Sampler):
     ) -> SamplingResult:
         t = _running()
         on = t is not None and t.decision.level >= levels.ALL and bool(t.settings.catalog.spans)
-        return SamplingResult(Sampling.RECORD_AND_SAMPLE if on else Sampling.DROP)
+        if not on:
+            return SamplingResult(Sampling.DROP)
+        # The SDK starts the span with the attributes the sampler returns.
+        return SamplingResult(Sampling.RECORD_AND_SAMPLE, attributes)
 
     def get_description(self) -> str:
         return "prodtel.ConsentSampler"
