@@ -88,7 +88,9 @@ spans = st.builds(
     start=st.integers(min_value=0, max_value=2**64 - 1),
     end=st.integers(min_value=0, max_value=2**64 - 1),
     attrs=span_attrs,
-    events=st.lists(st.tuples(st.integers(0, 2**64 - 1), st.text(max_size=20), span_attrs), max_size=3),
+    events=st.lists(
+        st.tuples(st.integers(0, 2**64 - 1), st.text(max_size=20), span_attrs), max_size=3
+    ),
     links=st.lists(st.tuples(st.integers(1, 2**128 - 1), ids, span_attrs), max_size=2),
     status_code=st.integers(min_value=0, max_value=2),
     status_message=st.text(max_size=40),

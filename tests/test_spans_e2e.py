@@ -64,9 +64,7 @@ def traces_out(c: Collector) -> list[dict[str, Any]]:
 def run_app(home: Path, endpoint: str, url: str, **env: str) -> tuple[int, float, str]:
     args = [sys.executable, str(ROOT / "tests/support/span_app.py"), endpoint, url, "cfg"]
     t0 = time.monotonic()
-    r = subprocess.run(
-        args, env=clean_env(home, **env), cwd=home, capture_output=True, timeout=60
-    )
+    r = subprocess.run(args, env=clean_env(home, **env), cwd=home, capture_output=True, timeout=60)
     return r.returncode, time.monotonic() - t0, r.stderr.decode()
 
 
@@ -120,10 +118,15 @@ def test_the_collector_drops_what_the_catalog_does_not_declare(pipeline: Collect
             span(
                 "http.client",
                 2,
-                attrs={"url.full": f"https://x/?m={EMAIL}", "user.email": EMAIL,
-                       "http.response.status_code": "200"},
-                events=[(now, f"mail {EMAIL}", {"to": EMAIL}),
-                        (now, "exception", {"exception.type": "E", "secret": "s"})],
+                attrs={
+                    "url.full": f"https://x/?m={EMAIL}",
+                    "user.email": EMAIL,
+                    "http.response.status_code": "200",
+                },
+                events=[
+                    (now, f"mail {EMAIL}", {"to": EMAIL}),
+                    (now, "exception", {"exception.type": "E", "secret": "s"}),
+                ],
                 status_code=2,
                 status_message=f"failed for {EMAIL}",
             ),

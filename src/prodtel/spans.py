@@ -138,7 +138,9 @@ class SpanPipeline:
             if e.name != EXCEPTION_EVENT:
                 count(self.drops, "span_event")  # undeclared: free-form names and attributes
                 continue
-            events.append((e.timestamp, text(e.name), self._attrs(self.exception_attrs, e.attributes)))
+            events.append(
+                (e.timestamp, text(e.name), self._attrs(self.exception_attrs, e.attributes))
+            )
         links = [
             (
                 link.context.trace_id,

@@ -99,7 +99,9 @@ def transform_processor(catalogs: list[Catalog]) -> dict[str, Any]:
             groups.append(
                 {
                     "context": "span",
-                    "conditions": [f"{SERVICE} == {quote(c.app)} and span.name == {quote(sp.name)}"],
+                    "conditions": [
+                        f"{SERVICE} == {quote(c.app)} and span.name == {quote(sp.name)}"
+                    ],
                     "statements": statements,
                 }
             )

@@ -148,7 +148,6 @@ class Encoder:
         resource_logs = self.resource_field + _ld(b"\x12", scope_logs)
         return _ld(b"\x0a", resource_logs)
 
-
     def traces(self, spans: Iterable[SpanData]) -> bytes:
         """One ExportTraceServiceRequest with these spans, one ScopeSpans per scope."""
         scopes: dict[tuple[str, str], list[bytes]] = {}
@@ -195,7 +194,9 @@ def span(s: SpanData) -> bytes:
         link = _ld(b"\x0a", trace_id.to_bytes(16, "big")) + _ld(b"\x12", span_id.to_bytes(8, "big"))
         parts.append(_ld(b"\x6a", link + _attrs(b"\x22", attrs)))
     if s.status_code or s.status_message:  # status = 15: Status{message=2, code=3}
-        status = _ld(b"\x12", s.status_message.encode("utf-8", "replace")) if s.status_message else b""
+        status = (
+            _ld(b"\x12", s.status_message.encode("utf-8", "replace")) if s.status_message else b""
+        )
         parts.append(_ld(b"\x7a", status + b"\x18" + varint(s.status_code)))
     if s.flags:
         parts.append(b"\x85\x01" + _fixed32(s.flags))  # flags = 16 (fixed32)
@@ -212,9 +213,9 @@ def decode(body: bytes, kind: str = "logs") -> list[dict[str, Any]]:
             ExportTraceServiceRequest,
         )
 
-        spans: list[dict[str, Any]] = MessageToDict(
-            ExportTraceServiceRequest.FromString(body)
-        ).get("resourceSpans", [])
+        spans: list[dict[str, Any]] = MessageToDict(ExportTraceServiceRequest.FromString(body)).get(
+            "resourceSpans", []
+        )
         return spans
     from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import (
         ExportLogsServiceRequest,

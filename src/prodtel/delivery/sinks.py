@@ -189,7 +189,9 @@ class OutboxSink(Sink):
                 todo[:0] = [chunk[:half], chunk[half:]]
                 continue
             ends = [sp.end for sp in chunk]
-            rows.append((gzip.compress(body, compresslevel=1), len(chunk), len(body), min(ends), max(ends)))
+            rows.append(
+                (gzip.compress(body, compresslevel=1), len(chunk), len(body), min(ends), max(ends))
+            )
             chunks.append(chunk)
         try:
             ids, dropped = self.outbox.put(rows, self._drop_deltas(), kind="traces")
