@@ -174,3 +174,19 @@ def test_the_usage_page_lists_declared_spans() -> None:
     assert "## Spans" in page
     assert "| `http.client` |" in page and "`GET`, `POST`" in page
     assert "`url.full` (string)" in page
+
+
+def test_pending_lists_spans_waiting_in_the_outbox(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from prodtel.cli import commands
+
+    monkeypatch.setenv("SPANS_TELEMETRY", "all")
+    monkeypatch.setenv("PRODTEL_UPLOADER", "1")
+    t = prodtel.init(CAT, "1.0", endpoint=refused_url(), config_dir=str(tmp_path))
+    with otel.tracer_provider().get_tracer("t").start_as_current_span("run job") as span:
+        span.set_attribute("job.items", 2)
+    prodtel.shutdown(0.1)
+    assert {"event": "job.run", "kind": "span", "attributes": {"job.items": "2"}} in (
+        commands.pending(t)
+    )

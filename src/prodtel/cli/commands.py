@@ -124,7 +124,10 @@ def pending(t: Telemetry, limit: int = 20) -> list[dict[str, Any]]:
     from prodtel.record import NAME, merged
 
     out: list[dict[str, Any]] = []
-    for body in Outbox(t.state_dir).peek(limit):
+    for kind, body in Outbox(t.state_dir).peek_kinds(limit):
+        if kind == "traces":
+            out += _pending_spans(decode(gzip.decompress(body), kind))
+            continue
         for rl in decode(gzip.decompress(body)):
             for sl in rl.get("scopeLogs", []):
                 for rec in sl.get("logRecords", []):
@@ -140,6 +143,22 @@ def pending(t: Telemetry, limit: int = 20) -> list[dict[str, Any]]:
     if t.worker is not None:
         out += [{"event": r[NAME], "attributes": merged(r)} for r in t.worker.queue]
     return out
+
+
+def _pending_spans(resource_spans: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [
+        {
+            "event": s.get("name", ""),
+            "kind": "span",
+            "attributes": {
+                kv["key"]: next(iter(kv.get("value", {}).values()), None)
+                for kv in s.get("attributes", [])
+            },
+        }
+        for rs in resource_spans
+        for ss in rs.get("scopeSpans", [])
+        for s in ss.get("spans", [])
+    ]
 
 
 def reset_id(t: Telemetry) -> dict[str, Any]:
