@@ -185,6 +185,7 @@ class Telemetry:
             if self.settings.on_disable == "purge":
                 with w.lock:
                     w.queue.clear()
+                    w.spans.clear()
                 count(self.drops, "purged", w.sink.purge())
             if self.settings.disable_event:
                 w.queue.append(

@@ -50,6 +50,10 @@ class Captured(sinks.Sink):
         self.span_records: list[SentSpan] = []
         self.resource: dict[str, str] = {}
         self.sentry_events: list[dict[str, Any]] = []
+        # The private dirs `init()` uses while capturing (set by `capture()`), e.g. to seed a
+        # consent file: `<config_dir>/telemetry.json`.
+        self.config_dir: str | None = None
+        self.state_dir: str | None = None
 
     # the Sink interface
     def write(self, records: list[Record]) -> None:
@@ -219,6 +223,7 @@ def capture(
     from prodtel.crash.hooks import reporter
 
     cap = Captured()
+    cap.config_dir, cap.state_dir = config_dir, state_dir
     overrides: dict[str, Any] = {"strict": True} if strict else {}
     if config_dir is not None:
         overrides["config_dir"] = config_dir
