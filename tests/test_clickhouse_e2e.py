@@ -64,7 +64,7 @@ def test_exporter_rows_report_like_the_file_path(tmp_path: Path) -> None:
             PRODTEL_QUEUE_DIR=str(tmp_path / "queue"),
         ).start()
         try:
-            env = clean_env(home, OTEL_EXPORTER_OTLP_ENDPOINT=col.endpoint)
+            env = clean_env(home, LOADGEN_TELEMETRY_ENDPOINT=col.endpoint)
             for args in RUNS:
                 r = loadgen(*args, env=env)
                 assert r.returncode == 0, r.stderr

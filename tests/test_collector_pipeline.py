@@ -416,7 +416,7 @@ def test_the_real_app_passes_untouched(col: Collector, tmp_path: Path) -> None:
     home = tmp_path / "home"
     home.mkdir()
     seen_notice(home)
-    env = clean_env(home, OTEL_EXPORTER_OTLP_ENDPOINT=col.endpoint)
+    env = clean_env(home, LOADGEN_TELEMETRY_ENDPOINT=col.endpoint)
     r = loadgen("run", "--vus", "2", "--iterations", "4", "--duration", "1s", "--fail", env=env)
     assert r.returncode != 0
     stored = (home / ".config/loadgen/telemetry.json").read_text()

@@ -24,10 +24,22 @@ OVERRIDABLE: list[tuple[str, str, str, Any, str, Any, Any]] = [
      "production"),
     ("sentry_dsn", "SENTRY_DSN", "https://k@env.example/1", "https://k@kw.example/2",
      "sentry_dsn", "https://k@env.example/1", "https://k@kw.example/2"),
-    ("endpoint", "OTEL_EXPORTER_OTLP_ENDPOINT", "http://env:4318/", "http://kw:4318", "logs_url",
+    ("endpoint", "CFGAPP_TELEMETRY_ENDPOINT", "http://env:4318/", "http://kw:4318", "logs_url",
      "http://env:4318/v1/logs", "http://kw:4318/v1/logs"),
-    ("endpoint", "OTEL_EXPORTER_OTLP_LOGS_ENDPOINT", "http://env:4318/custom", "http://kw:4318",
-     "logs_url", "http://env:4318/custom", "http://kw:4318/v1/logs"),
+    ("endpoint", "PRODTEL_ENDPOINT", "https://ops:4318", "http://kw:4318", "logs_url",
+     "https://ops:4318/v1/logs", "http://kw:4318/v1/logs"),
+    ("headers", "CFGAPP_TELEMETRY_HEADERS", "x-key=a%2Cb, x-b = 2", {"x-kw": "1"}, "headers",
+     {"x-key": "a,b", "x-b": "2"}, {"x-kw": "1"}),
+    ("headers", "PRODTEL_HEADERS", "x-ops=1", "x-kw=2", "headers", {"x-ops": "1"}, {"x-kw": "2"}),
+    ("ca_file", "CFGAPP_TELEMETRY_CA_FILE", "/env/ca.pem", "/kw/ca.pem", "ca_file", "/env/ca.pem",
+     "/kw/ca.pem"),
+    ("ca_file", "PRODTEL_CA_FILE", "/ops/ca.pem", "/kw/ca.pem", "ca_file", "/ops/ca.pem",
+     "/kw/ca.pem"),
+    ("client_cert", "PRODTEL_CLIENT_CERT", "/env/c.pem", "/kw/c.pem", "client_cert", "/env/c.pem",
+     "/kw/c.pem"),
+    ("client_key", "CFGAPP_TELEMETRY_CLIENT_KEY", "/env/k.pem", "/kw/k.pem", "client_key",
+     "/env/k.pem", "/kw/k.pem"),
+    ("request_timeout", "PRODTEL_REQUEST_TIMEOUT", "2.5", 30.0, "request_timeout", 2.5, 30.0),
     ("log_errors", "PRODTEL_LOG_ERRORS", "1", False, "log_errors", True, False),
 ]  # fmt: skip
 DEFAULTS = {
@@ -37,6 +49,12 @@ DEFAULTS = {
     "environment": None,
     "sentry_dsn": None,
     "logs_url": None,
+    "headers": {},
+    "ca_file": None,
+    "client_cert": None,
+    "client_key": None,
+    "request_timeout": 10.0,
+    "otel_env": False,
     "policy": "opt-out",
     "ci": "send",
     "on_disable": "send_pending",
@@ -89,9 +107,14 @@ def test_the_default_applies_when_neither_is_set() -> None:
 def test_the_table_lists_every_knob_once_and_env_vars_only_where_documented() -> None:
     names = [p.name for p in PARAMS]
     assert len(names) == len(set(names))
-    with_env = {p.name: p.env for p in PARAMS if p.env}
+    with_env = {p.name: p.env_vars("cfgapp") for p in PARAMS if p.env}
     assert with_env == {
-        "endpoint": ("OTEL_EXPORTER_OTLP_LOGS_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPOINT"),
+        "endpoint": ("CFGAPP_TELEMETRY_ENDPOINT", "PRODTEL_ENDPOINT"),
+        "headers": ("CFGAPP_TELEMETRY_HEADERS", "PRODTEL_HEADERS"),
+        "ca_file": ("CFGAPP_TELEMETRY_CA_FILE", "PRODTEL_CA_FILE"),
+        "client_cert": ("CFGAPP_TELEMETRY_CLIENT_CERT", "PRODTEL_CLIENT_CERT"),
+        "client_key": ("CFGAPP_TELEMETRY_CLIENT_KEY", "PRODTEL_CLIENT_KEY"),
+        "request_timeout": ("PRODTEL_REQUEST_TIMEOUT",),
         "strict": ("PRODTEL_STRICT",),
         "debug": ("PRODTEL_DEBUG",),
         "exit_timeout": ("PRODTEL_EXIT_TIMEOUT",),
@@ -103,9 +126,9 @@ def test_the_table_lists_every_knob_once_and_env_vars_only_where_documented() ->
 
     doc = prodtel.config.__doc__ or ""
     for p in PARAMS:
-        assert f"| {p.name} " in doc, p.name
-        for var in p.env:
-            assert var in doc
+        assert f"| {p.name}" in doc, p.name
+        for var in [v.replace("{APP}", "<APP>") for v in p.env] + list(p.otel):
+            assert var in doc, var
 
 
 def test_a_bad_env_value_is_ignored_and_reported_never_raised(tmp_path: Path) -> None:
@@ -144,3 +167,51 @@ def test_the_old_hook_keywords_still_work_with_a_deprecation_warning() -> None:
     assert s.clock is not None and s.clock() == 7
     assert s.installation_id == "old"
     assert s.test_hooks == TestHooks(clock=s.clock, installation_id="old", environ={})
+
+
+OTEL_HOST_ENV = {
+    "OTEL_EXPORTER_OTLP_ENDPOINT": "http://jaeger:4318",
+    "OTEL_EXPORTER_OTLP_HEADERS": "authorization=Bearer%20users-own",
+    "OTEL_EXPORTER_OTLP_CERTIFICATE": "/users/own/ca.pem",
+}
+
+
+def test_the_hosts_otel_vars_do_not_redirect_product_telemetry() -> None:
+    s = settings(OTEL_HOST_ENV, endpoint="https://vendor.example")
+    assert s.logs_url == "https://vendor.example/v1/logs"
+    assert s.sources["endpoint"] == "init()"
+    assert s.headers == {} and s.ca_file is None
+
+
+def test_otel_env_true_lets_the_hosts_otel_vars_count_after_the_prodtel_ones() -> None:
+    s = settings(OTEL_HOST_ENV, endpoint="https://vendor.example", otel_env=True)
+    assert s.logs_url == "http://jaeger:4318/v1/logs"
+    assert s.sources["endpoint"] == "OTEL_EXPORTER_OTLP_ENDPOINT"
+    assert s.headers == {"authorization": "Bearer users-own"}
+    assert s.ca_file == "/users/own/ca.pem"
+    full = {"OTEL_EXPORTER_OTLP_LOGS_ENDPOINT": "http://jaeger:4318/custom"}
+    assert settings(full, otel_env=True).logs_url == "http://jaeger:4318/custom"
+    ops = {**OTEL_HOST_ENV, "PRODTEL_ENDPOINT": "http://ops:4318"}
+    assert settings(ops, otel_env=True).logs_url == "http://ops:4318/v1/logs"
+    app = {**ops, "CFGAPP_TELEMETRY_ENDPOINT": "http://app:4318/v1/logs"}
+    s = settings(app, otel_env=True)
+    assert s.logs_url == "http://app:4318/v1/logs"  # already a logs URL: kept
+    assert s.sources["endpoint"] == "CFGAPP_TELEMETRY_ENDPOINT"
+
+
+def test_a_bad_headers_value_is_reported_without_the_value() -> None:
+    s = settings({"PRODTEL_HEADERS": "x-key=s3cret-ingest,oops"}, headers={"x-kw": "1"})
+    assert s.headers == {"x-kw": "1"}
+    assert any("PRODTEL_HEADERS" in p for p in s.problems)
+    assert not any("s3cret" in p for p in s.problems)
+    s = settings({"PRODTEL_ENDPOINT": "ftp://nope"}, endpoint="http://kw:4318")
+    assert s.logs_url == "http://kw:4318/v1/logs"
+    assert any("PRODTEL_ENDPOINT" in p for p in s.problems)
+
+
+def test_bad_header_keywords_are_the_apps_bug_and_raise() -> None:
+    with pytest.raises(ValueError, match="headers"):
+        settings({}, headers={"bad name": "x"})
+    with pytest.raises(ValueError, match="headers") as e:
+        settings({}, headers={"x-key": "line\r\nInjected: 1"})
+    assert "Injected" not in str(e.value)

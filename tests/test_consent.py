@@ -57,6 +57,17 @@ def test_do_not_track_zero_is_not_an_opt_out() -> None:
     assert decide({"DO_NOT_TRACK": ""}, SEEN).level == levels.ALL
 
 
+def test_otel_sdk_disabled_true_caps_at_off_and_shows_in_explain() -> None:
+    d = decide({"OTEL_SDK_DISABLED": "TRUE", "MYAPP_TELEMETRY": "all"}, SEEN)
+    assert d.level == levels.OFF and d.winner == "env OTEL_SDK_DISABLED"
+    by = {s.name: (s.value, s.effect) for s in d.sources}
+    assert by["env OTEL_SDK_DISABLED"] == ("TRUE", "caps at off")
+    # OTel's spec: only "true" disables; anything else is no opt-out.
+    for value in ("false", "1", "yes", ""):
+        d = decide({"OTEL_SDK_DISABLED": value}, SEEN)
+        assert d.level == levels.ALL, value
+
+
 def test_ci_is_suppressed_only_when_the_policy_says_so() -> None:
     assert decide({"CI": "1"}, SEEN).level == levels.ALL
     d = decide({"CI": "1"}, SEEN, ci="suppress")
@@ -75,6 +86,7 @@ def test_explain_lists_every_source() -> None:
         "--no-usage-report",
         "env MYAPP_NO_USAGE_REPORT",
         "env DO_NOT_TRACK",
+        "env OTEL_SDK_DISABLED",
         "CI detection (none)",
     ]
     assert d.winner == "env DO_NOT_TRACK"
@@ -95,6 +107,7 @@ falsy = st.sampled_from(["0", "false", "no", ""])
     flag=st.booleans(),
     app_optout=st.none() | truthy | falsy,
     dnt=st.none() | truthy | falsy,
+    otel_off=st.none() | st.sampled_from(["true", "True", "false", "1"]),
     policy=st.sampled_from(["opt-out", "opt-in"]),
 )
 def test_opt_outs_always_win_and_nothing_else_raises_the_default(
@@ -104,9 +117,12 @@ def test_opt_outs_always_win_and_nothing_else_raises_the_default(
     flag: bool,
     app_optout: str | None,
     dnt: str | None,
+    otel_off: str | None,
     policy: str,
 ) -> None:
     env = {}
+    if otel_off is not None:
+        env["OTEL_SDK_DISABLED"] = otel_off
     if env_level is not None:
         env["MYAPP_TELEMETRY"] = env_level
     if app_optout is not None:
@@ -116,6 +132,7 @@ def test_opt_outs_always_win_and_nothing_else_raises_the_default(
     data = {**({"level": stored} if stored else {}), **(SEEN if seen else {})}
     d = decide(env, data, policy=policy, cli_opt_out=flag)
     opted_out = flag or levels.truthy(app_optout) or levels.truthy(dnt)
+    opted_out = opted_out or (otel_off or "").lower() == "true"
     if opted_out:
         assert d.level == levels.OFF
     elif env_level is not None:

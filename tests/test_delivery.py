@@ -47,7 +47,7 @@ def test_collector_down_then_up_next_run_delivers_once(tmp_path: Path) -> None:
     seen_notice(tmp_path)
     port = free_port()
     env = clean_env(
-        tmp_path, OTEL_EXPORTER_OTLP_ENDPOINT=f"http://127.0.0.1:{port}", PRODTEL_UPLOADER="1"
+        tmp_path, LOADGEN_TELEMETRY_ENDPOINT=f"http://127.0.0.1:{port}", PRODTEL_UPLOADER="1"
     )  # leave it to the next run, not the uploader
     first = loadgen(*RUN, env=env)
     assert first.returncode == 0 and first.seconds < 5
@@ -66,7 +66,7 @@ def test_collector_down_then_up_next_run_delivers_once(tmp_path: Path) -> None:
 def test_detached_uploader_delivers_after_exit(tmp_path: Path) -> None:
     seen_notice(tmp_path)
     port = free_port()
-    env = clean_env(tmp_path, OTEL_EXPORTER_OTLP_ENDPOINT=f"http://127.0.0.1:{port}")
+    env = clean_env(tmp_path, LOADGEN_TELEMETRY_ENDPOINT=f"http://127.0.0.1:{port}")
     r = loadgen(*RUN, env=env)
     assert r.returncode == 0 and r.seconds < 5
     with Collector(tmp_path / "c", http_port=port) as c:  # comes up after the app exited

@@ -147,7 +147,7 @@ def test_a_crash_under_a_users_home_leaks_no_name_host_or_path(
     env = clean_env(
         home,
         SENTRY_DSN=bugsink.dsn,
-        OTEL_EXPORTER_OTLP_ENDPOINT=collector.endpoint,
+        LOADGEN_TELEMETRY_ENDPOINT=collector.endpoint,
         LOADGEN_TELEMETRY="all",
         PRODTEL_ENVIRONMENT=env_name,
         PRODTEL_EXIT_TIMEOUT="5",

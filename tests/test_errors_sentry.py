@@ -328,7 +328,7 @@ def test_crash_exit_stays_in_budget_with_a_dead_sentry(tmp_path: Path) -> None:
                 home,
                 LOADGEN_TELEMETRY="all",
                 SENTRY_DSN=f"http://publickey@127.0.0.1:{hole.port}/1",
-                OTEL_EXPORTER_OTLP_ENDPOINT=otlp.url,
+                LOADGEN_TELEMETRY_ENDPOINT=otlp.url,
             ),
         )
         assert on.returncode == off.returncode == 1

@@ -60,7 +60,7 @@ def test_loadgen_crash_becomes_a_bugsink_issue_through_the_collector(
             "--duration",
             "1s",
             "--fail",
-            env=clean_env(home, OTEL_EXPORTER_OTLP_ENDPOINT=c.endpoint),
+            env=clean_env(home, LOADGEN_TELEMETRY_ENDPOINT=c.endpoint),
         )
         assert r.returncode == 1 and "RuntimeError" in r.stderr
         iid = json.loads((home / ".config/loadgen/telemetry.json").read_text())["installation_id"]

@@ -23,7 +23,7 @@ def home(tmp_path: Path) -> Path:
 
 
 def test_usage_report_reaches_the_collector(collector: Collector, home: Path) -> None:
-    r = loadgen(*RUN, env=clean_env(home, OTEL_EXPORTER_OTLP_ENDPOINT=collector.endpoint))
+    r = loadgen(*RUN, env=clean_env(home, LOADGEN_TELEMETRY_ENDPOINT=collector.endpoint))
     assert r.returncode == 0, r.stderr
     recs = collector.wait_records(2)
     report = next(x for x in recs if x["event_name"] == "usage_report")
@@ -51,7 +51,7 @@ def test_usage_report_reaches_the_collector(collector: Collector, home: Path) ->
 
 
 def test_installation_id_is_stable_across_runs(collector: Collector, home: Path) -> None:
-    env = clean_env(home, OTEL_EXPORTER_OTLP_ENDPOINT=collector.endpoint)
+    env = clean_env(home, LOADGEN_TELEMETRY_ENDPOINT=collector.endpoint)
     loadgen(*RUN, env=env)
     loadgen(*RUN, env=env)
     recs = [x for x in collector.wait_records(4) if x["event_name"] == "usage_report"]
@@ -76,7 +76,7 @@ def test_installation_id_is_stable_across_runs(collector: Collector, home: Path)
 def test_opt_out_sends_zero_bytes(home: Path, args: tuple[str, ...], env: dict[str, str]) -> None:
     sink = Listener()
     try:
-        r = loadgen(*args, *RUN, env=clean_env(home, OTEL_EXPORTER_OTLP_ENDPOINT=sink.url, **env))
+        r = loadgen(*args, *RUN, env=clean_env(home, LOADGEN_TELEMETRY_ENDPOINT=sink.url, **env))
         assert r.returncode == 0, r.stderr
         assert sink.connections == 0 and sink.bytes == 0
         # The audit hook saw no connect to the telemetry port (only loadgen's own test server).
@@ -89,7 +89,7 @@ def test_do_not_track_0_still_sends(home: Path) -> None:
     sink = Listener()
     try:
         r = loadgen(
-            *RUN, env=clean_env(home, OTEL_EXPORTER_OTLP_ENDPOINT=sink.url, DO_NOT_TRACK="0")
+            *RUN, env=clean_env(home, LOADGEN_TELEMETRY_ENDPOINT=sink.url, DO_NOT_TRACK="0")
         )
         assert r.returncode == 0, r.stderr
         assert sink.bytes > 0
@@ -102,7 +102,7 @@ def test_first_run_sends_nothing_then_second_run_does(tmp_path: Path) -> None:
     home.mkdir()
     sink = Listener()
     try:
-        env = clean_env(home, OTEL_EXPORTER_OTLP_ENDPOINT=sink.url)
+        env = clean_env(home, LOADGEN_TELEMETRY_ENDPOINT=sink.url)
         loadgen(*RUN, env=env)
         assert sink.bytes == 0
     finally:
@@ -115,7 +115,7 @@ def test_exit_is_bounded_when_the_endpoint_is_unreachable(home: Path, mode: str)
     url = hole.url if hole else refused_url()
     try:
         off = loadgen(*RUN, env=clean_env(home, LOADGEN_TELEMETRY="off"))
-        on = loadgen(*RUN, env=clean_env(home, OTEL_EXPORTER_OTLP_ENDPOINT=url))
+        on = loadgen(*RUN, env=clean_env(home, LOADGEN_TELEMETRY_ENDPOINT=url))
         assert on.returncode == 0, on.stderr
         # Raw OTel hangs 7-10 s here; the exit budget is 0.25 s. bench/ measures it precisely;
         # this only proves there is no hang (generous margin for a loaded machine).

@@ -232,3 +232,42 @@ def test_deprecated_configure_still_reaches_the_apps_events_and_crash_reports(
     note, message = _scrubbed_note_and_exception(tmp_path)
     assert note == "<ticket> in <project>"
     assert message == "<ticket> failed for <project>"
+
+
+def test_resource_values_the_app_or_os_supplies_are_scrubbed_before_they_leave(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An environment named after the laptop, a version string carrying a build path under
+    home: the resource leaves scrubbed, over a real socket, and `track()` never paid for it."""
+    import platform
+    import socket
+
+    import prodtel
+    from prodtel import Catalog, Event
+    from prodtel.config import TestHooks
+    from tests.support.loopback import Receiver
+
+    host = "erin-fox-laptop"
+    monkeypatch.setattr(socket, "gethostname", lambda: host)
+    monkeypatch.setattr(platform, "release", lambda: "6.1.0-built-by-jane.doe@example.com")
+    rx = Receiver()
+    try:
+        cat = Catalog("resapp", [Event("ping", "A ping.")])
+        prodtel.init(
+            cat,
+            f"1.0.0+{Path.home()}/src/build",
+            endpoint=rx.url,
+            config_dir=str(tmp_path),
+            environment=f"{host} by jane.doe@example.com",
+            test_hooks=TestHooks(environ={"RESAPP_TELEMETRY": "all"}),
+        )
+        prodtel.track("ping")
+        assert prodtel.flush(10.0)
+    finally:
+        prodtel.shutdown(0)
+        rx.close()
+    [res] = rx.resources[:1]
+    leaked = [v for v in res.values() if "jane.doe" in v or str(Path.home()) in v]
+    assert not leaked, res
+    assert host not in res["deployment.environment.name"], res
+    assert res["service.version"].startswith("1.0.0+~"), res

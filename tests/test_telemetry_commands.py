@@ -34,7 +34,7 @@ def test_status_explain_names_the_deciding_source(tmp_path: Path) -> None:
 
 def test_disable_then_enable_round_trip(tmp_path: Path, collector: Collector) -> None:
     seen_notice(tmp_path)
-    env = clean_env(tmp_path, OTEL_EXPORTER_OTLP_ENDPOINT=collector.endpoint)
+    env = clean_env(tmp_path, LOADGEN_TELEMETRY_ENDPOINT=collector.endpoint)
     assert status(env)["level"] == "all"
     assert loadgen("telemetry", "disable", env=env).returncode == 0
     cfg = json.loads((tmp_path / ".config/loadgen/telemetry.json").read_text())
@@ -53,7 +53,7 @@ def test_opt_out_by_env_sends_not_even_the_disable_event(
     tmp_path: Path, collector: Collector
 ) -> None:
     seen_notice(tmp_path)
-    env = clean_env(tmp_path, OTEL_EXPORTER_OTLP_ENDPOINT=collector.endpoint)
+    env = clean_env(tmp_path, LOADGEN_TELEMETRY_ENDPOINT=collector.endpoint)
     loadgen("telemetry", "disable", env={**env, "DO_NOT_TRACK": "1"})
     loadgen(*RUN, env=env)  # the persisted choice is off now
     collector.wait_records(0)
@@ -62,7 +62,7 @@ def test_opt_out_by_env_sends_not_even_the_disable_event(
 
 def test_show_lists_what_was_actually_sent(tmp_path: Path, collector: Collector) -> None:
     seen_notice(tmp_path)
-    env = clean_env(tmp_path, OTEL_EXPORTER_OTLP_ENDPOINT=collector.endpoint)
+    env = clean_env(tmp_path, LOADGEN_TELEMETRY_ENDPOINT=collector.endpoint)
     loadgen(*RUN, env=env)
     collector.wait_records(2)
     r = loadgen("telemetry", "show", "--json", env=env)

@@ -149,8 +149,11 @@ def test_capture_keeps_sentry_events_in_memory(
 def test_assert_no_pii_checks_the_final_resource_as_the_first_assertion(
     sent: Captured, tmp_path: Path
 ) -> None:
-    prodtel.init(CAT, "1.0", config_dir=str(tmp_path / "cfg"), environment="jane.doe@example.com")
+    t = prodtel.init(CAT, "1.0", config_dir=str(tmp_path / "cfg"), environment="staging")
     prodtel.track("saved", n=1)
+    prodtel.flush(5)  # the SDK has scrubbed the resource by now
+    # What the sink would get unscrubbed (as if a custom processor had put it back):
+    t.resource["deployment.environment.name"] = "jane.doe@example.com"
     with pytest.raises(AssertionError, match=r"resource\.deployment\.environment\.name"):
         sent.assert_no_pii()  # nothing read the resource before this
 

@@ -11,6 +11,7 @@ import pytest
 import prodtel
 from prodtel import Attr, Catalog, CatalogError, Event
 from prodtel.testing import Captured, capture
+from tests.support.collector import Collector
 
 CAT = Catalog(
     "trk",
@@ -147,3 +148,54 @@ def test_off_means_nothing_is_captured(tmp_path: Path, monkeypatch) -> None:  # 
         assert prodtel.current().worker is None  # type: ignore[union-attr]
         cap.assert_nothing_sent()
     prodtel.shutdown(0)
+
+
+@pytest.mark.parametrize("value", [2**70 + 12345, 2**63, -(2**63) - 1, -(2**64)])
+def test_an_int_outside_int64_is_dropped_and_counted_never_wrapped(
+    sent: Captured, value: int
+) -> None:
+    prodtel.track("usage_report", vus_max=value, iterations=7)
+    (ev,) = sent.named("usage_report")
+    assert "vus_max" not in ev.attrs and ev.attrs["iterations"] == 7
+    assert prodtel.status()["drops"] == {"invalid_attribute": 1}
+
+
+@pytest.mark.parametrize("value", [2**63 - 1, -(2**63), 0])
+def test_int64_boundaries_are_sent_as_they_are(sent: Captured, value: int) -> None:
+    prodtel.track("usage_report", vus_max=value)
+    assert sent.named("usage_report")[0].attrs["vus_max"] == value
+    assert prodtel.status()["drops"] == {}
+
+
+def test_strict_mode_raises_on_an_int_outside_int64(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("TRK_TELEMETRY", "all")
+    prodtel.init(CAT, "1.0", config_dir=str(tmp_path), strict=True)
+    msg = f"attribute 'vus_max': integer {2**70 + 12345} is outside the int64 range"
+    with pytest.raises(CatalogError, match=msg):
+        prodtel.track("usage_report", vus_max=2**70 + 12345)
+    with pytest.raises(CatalogError, match="context: attribute 'is_logged_in'"):
+        prodtel.set_context(is_logged_in=2**70)
+    prodtel.track("usage_report", vus_max=2**63 - 1)  # the boundary is fine
+    prodtel.shutdown(0)
+
+
+def test_the_collector_never_sees_a_wrapped_int(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, collector: Collector
+) -> None:
+    monkeypatch.setenv("TRK_TELEMETRY", "all")
+    monkeypatch.setenv("PRODTEL_UPLOADER", "1")
+    prodtel.init(CAT, "1.0", config_dir=str(tmp_path), endpoint=collector.endpoint)
+    prodtel.track("usage_report", vus_max=2**70 + 12345, iterations=1)
+    prodtel.track("usage_report", vus_max=2**63 - 1, iterations=2)
+    prodtel.track("usage_report", vus_max=-(2**63), iterations=3)
+    assert prodtel.flush(10)
+    got = {
+        int(r["attributes"]["iterations"]): r["attributes"].get("vus_max")
+        for r in collector.wait_records(3)
+    }
+    prodtel.shutdown(0)
+    assert {k: None if v is None else int(v) for k, v in got.items()} == {
+        1: None,
+        2: 2**63 - 1,
+        3: -(2**63),
+    }

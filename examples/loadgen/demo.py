@@ -48,7 +48,7 @@ def main() -> int:
     data = work / "data"
     c = pipeline(work / "collector", (ROOT / "collector-config/loadgen.yaml").read_text(), data)
     with c:
-        env = clean_env(home, OTEL_EXPORTER_OTLP_ENDPOINT=c.endpoint)
+        env = clean_env(home, LOADGEN_TELEMETRY_ENDPOINT=c.endpoint)
         analytics = data / "analytics.jsonl"
         print(
             f"collector: {c.endpoint} (OTLP/HTTP), pipeline collector-config/loadgen.yaml, "

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable
+    from collections.abc import Callable, Iterable, Mapping
     from typing import Any
 
     from prodtel.catalog import Attr, Catalog, CatalogError, Event, Span
@@ -85,6 +85,12 @@ def init(
     version: str,
     *,
     endpoint: str | None = None,
+    headers: Mapping[str, str] | str | None = None,
+    ca_file: str | None = None,
+    client_cert: str | None = None,
+    client_key: str | None = None,
+    request_timeout: float | None = None,
+    otel_env: bool | None = None,
     cli_opt_out: bool | None = None,
     strict: bool | None = None,
     debug: bool | None = None,
@@ -118,6 +124,12 @@ def init(
         catalog: the app's events and its consent `Policy` (`Catalog(..., policy=Policy(...))`).
         version: the app's version (resource `service.version`).
         endpoint: the collector's OTLP/HTTP base URL; without one nothing is sent.
+        headers: extra request headers, e.g. an ingest key ({"x-key": "..."} or "k=v,k2=v2").
+        ca_file: a CA bundle (PEM) that signs the collector's TLS certificate.
+        client_cert: a client certificate (PEM) for mutual TLS.
+        client_key: the client certificate's private key (PEM), if not in `client_cert`.
+        request_timeout: seconds one request may take off the exit path.
+        otel_env: also honour the host's OTEL_EXPORTER_OTLP_* variables (after prodtel's own).
         cli_opt_out: True when the user passed the app's opt-out flag (`Policy.cli_flag`).
         strict: raise CatalogError on bad `track()` input instead of dropping it (tests).
         debug: print each record on stderr instead of sending it, and say why nothing is sent.
@@ -159,6 +171,9 @@ def init(
         atexit.register(shutdown)
     t = Telemetry(Settings(catalog, version, **settings))
     _telemetry = t
+    from prodtel import mpexit
+
+    mpexit.install()  # multiprocessing children skip atexit: flush on their finalizers
     _active = t if (t.worker is not None or t.settings.strict) else None
     if t.settings.capture_errors and t.decision.level > 0:
         from prodtel import crash

@@ -9,8 +9,9 @@ Windows has no fork and no `os.register_at_fork`: there this does nothing.
 
 from __future__ import annotations
 
-import os
 import weakref
+
+from prodtel import platform
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -27,8 +28,6 @@ def register(
 ) -> None:
     """Register bound methods as fork hooks without holding a strong reference to their
     object."""
-    if not hasattr(os, "register_at_fork"):
-        return
     hooks = {
         when: _weakly(weakref.WeakMethod(method))
         for when, method in (
@@ -38,7 +37,7 @@ def register(
         )
         if method is not None
     }
-    os.register_at_fork(**hooks)
+    platform.register_at_fork(**hooks)  # nothing where there is no fork (Windows)
 
 
 def _weakly(ref: weakref.WeakMethod[Hook]) -> Callable[[], None]:

@@ -40,6 +40,7 @@ RESERVED_EVENTS = frozenset({COMMAND, ENABLED, DISABLED, EXCEPTION})
 RESERVED_ATTRS = frozenset({"log.record.uid"})
 DEFAULT_MAX_LENGTH = 256
 _INFINITIES = (math.inf, -math.inf)
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1  # OTLP's intValue is an int64: never wrap
 
 
 class CatalogError(ValueError):
@@ -84,6 +85,8 @@ class Attr:
             return None, f"expected {self.type_name}, got {type(value).__name__}"
         if t is float and not math.isfinite(value):  # type: ignore[arg-type]
             return None, "number is not finite"
+        if t is int and not INT64_MIN <= value <= INT64_MAX:  # type: ignore[operator]
+            return None, f"integer {value} is outside the int64 range"
         if self.enum is not None and value not in self.enum:
             return None, f"{value!r} is not one of {list(self.enum)}"
         if t is str and len(value) > self.max_length:  # type: ignore[arg-type]
@@ -280,7 +283,9 @@ class Validator:
             if t is str:
                 if len(value) > max_length:  # type: ignore[arg-type]
                     return self._slow(declared, attrs, where)
-            elif t is float and (value != value or value in _INFINITIES):
+            elif (t is float and (value != value or value in _INFINITIES)) or (
+                t is int and not INT64_MIN <= value <= INT64_MAX  # type: ignore[operator]
+            ):
                 return self._slow(declared, attrs, where)
         return attrs if isinstance(attrs, dict) else dict(attrs)
 

@@ -10,11 +10,29 @@ overrides the keyword even when the keyword is given. Env vars are read in the o
 empty one counts as unset; one that does not parse is ignored (the next source applies) and
 named in `status()["problems"]`, so a typo never stops the app. A keyword of None counts as not
 given. Consent itself is not a knob here: it has its own, stricter rule (consent/resolve.py).
+`<APP>` is the app name in upper case, other characters as `_` (app "my-tool": MY_TOOL).
+
+The host's OTel vars count only with `otel_env=True`, after the ones above (prodtel.endpoint
+says why): OTEL_EXPORTER_OTLP_LOGS_ENDPOINT (a full URL) and OTEL_EXPORTER_OTLP_ENDPOINT for
+endpoint; OTEL_EXPORTER_OTLP_LOGS_HEADERS, OTEL_EXPORTER_OTLP_HEADERS for headers;
+OTEL_EXPORTER_OTLP_LOGS_CERTIFICATE, OTEL_EXPORTER_OTLP_CERTIFICATE for ca_file;
+OTEL_EXPORTER_OTLP_LOGS_CLIENT_CERTIFICATE, OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE for
+client_cert; OTEL_EXPORTER_OTLP_LOGS_CLIENT_KEY, OTEL_EXPORTER_OTLP_CLIENT_KEY for client_key.
+Proxies (HTTPS_PROXY, HTTP_PROXY, NO_PROXY) are read as every HTTP client does
+(prodtel.delivery.proxy).
 
 | keyword        | env vars (first set wins)                         | default                   |
 |----------------|---------------------------------------------------|---------------------------|
-| endpoint       | OTEL_EXPORTER_OTLP_LOGS_ENDPOINT (full URL),      | none: nothing is sent     |
-|                | OTEL_EXPORTER_OTLP_ENDPOINT (+ /v1/logs)          |                           |
+| endpoint       | <APP>_TELEMETRY_ENDPOINT, PRODTEL_ENDPOINT         | none: nothing is sent     |
+|                | (base URLs: + /v1/logs)                           |                           |
+| headers        | <APP>_TELEMETRY_HEADERS, PRODTEL_HEADERS           | none                      |
+|                | ("k=v,k2=v2", values URL-decoded)                 |                           |
+| ca_file        | <APP>_TELEMETRY_CA_FILE, PRODTEL_CA_FILE           | system CAs (SSL_CERT_FILE |
+|                |                                                   | is honoured)              |
+| client_cert    | <APP>_TELEMETRY_CLIENT_CERT, PRODTEL_CLIENT_CERT   | none                      |
+| client_key     | <APP>_TELEMETRY_CLIENT_KEY, PRODTEL_CLIENT_KEY     | none (key in client_cert) |
+| request_timeout| PRODTEL_REQUEST_TIMEOUT (seconds, off exit path)  | 10.0                      |
+| otel_env       | - (True: the host's OTel vars above also count)   | False                     |
 | strict         | PRODTEL_STRICT (1/0, true/false, yes/no, on/off)  | False                     |
 | debug          | PRODTEL_DEBUG (print records on stderr, send none) | False                    |
 | exit_timeout   | PRODTEL_EXIT_TIMEOUT (seconds for the last send)  | 0.02                      |
@@ -46,6 +64,8 @@ from __future__ import annotations
 import os
 
 from prodtel.consent import levels
+from prodtel.endpoint import logs_url
+from prodtel.policy import env_prefix
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -56,6 +76,7 @@ if TYPE_CHECKING:
     from prodtel.scrub import Scrubber
 
 LOGS_ENDPOINT = "OTEL_EXPORTER_OTLP_LOGS_ENDPOINT"  # a full URL; the others are base URLs
+APP = "{APP}"  # in env var names: the app's env prefix
 FALSY = frozenset({"0", "false", "no", "off", "n"})
 
 
@@ -81,11 +102,36 @@ def _text(value: str) -> str:
     return value.strip()
 
 
+def _positive_seconds(value: str) -> float:
+    s = _seconds(value)
+    if s <= 0:
+        raise ValueError("not a positive number of seconds")
+    return s
+
+
+def _url(value: str) -> str:
+    from prodtel.endpoint import parse_url
+
+    return parse_url(value)
+
+
+def _headers(value: str) -> dict[str, str]:
+    from prodtel.endpoint import parse_headers
+
+    return parse_headers(value)
+
+
+def _otel(suffix: str) -> tuple[str, ...]:
+    return (f"OTEL_EXPORTER_OTLP_LOGS_{suffix}", f"OTEL_EXPORTER_OTLP_{suffix}")
+
+
 class ParamSpec:
     """One knob: its `init()` keyword (also the `Settings` attribute), the env vars that
-    override it in order, its default, and how an env value is parsed (ValueError: ignored)."""
+    override it in order (`{APP}` stands for the app's env prefix), the host's OTel vars
+    consulted after them only with `otel_env=True`, its default, and how an env value is
+    parsed (ValueError: ignored). `secret`: a bad env value is reported without the value."""
 
-    __slots__ = ("choices", "default", "env", "name", "parse")
+    __slots__ = ("choices", "default", "env", "name", "otel", "parse", "secret")
 
     def __init__(
         self,
@@ -94,18 +140,32 @@ class ParamSpec:
         default: Any = None,
         parse: Callable[[str], Any] = _text,
         choices: tuple[str, ...] | None = None,
+        otel: tuple[str, ...] = (),
+        secret: bool = False,
     ) -> None:
         self.name = name
         self.env = env
         self.default = default
         self.parse = parse
         self.choices = choices
+        self.otel = otel
+        self.secret = secret
+
+    def env_vars(self, app: str, otel_env: bool = False) -> tuple[str, ...]:
+        """The env vars that override this knob for `app`, in order."""
+        prefix = env_prefix(app)
+        names = tuple(v.replace(APP, prefix) for v in self.env)
+        return names + self.otel if otel_env else names
 
     def resolve(
-        self, kwarg: Any, environ: Mapping[str, str], problems: list[str]
+        self,
+        kwarg: Any,
+        environ: Mapping[str, str],
+        problems: list[str],
+        env_vars: tuple[str, ...] | None = None,
     ) -> tuple[Any, str]:
         """(value, where it came from: the env var's name, "init()" or "default")."""
-        for var in self.env:
+        for var in self.env if env_vars is None else env_vars:
             raw = environ.get(var)
             if not raw:
                 continue
@@ -114,7 +174,8 @@ class ParamSpec:
                 if self.choices is not None and value not in self.choices:
                     raise ValueError(f"use {' or '.join(self.choices)}")
             except ValueError as e:
-                problems.append(f"ignoring {var}={raw!r}: {e}")
+                shown = "(value not shown)" if self.secret else f"={raw!r}"
+                problems.append(f"ignoring {var}{shown}: {e}")
                 continue
             return value, var
         if kwarg is not None:
@@ -126,7 +187,36 @@ class ParamSpec:
 
 
 PARAMS: tuple[ParamSpec, ...] = (
-    ParamSpec("endpoint", (LOGS_ENDPOINT, "OTEL_EXPORTER_OTLP_ENDPOINT")),
+    ParamSpec(
+        "endpoint",
+        (f"{APP}_TELEMETRY_ENDPOINT", "PRODTEL_ENDPOINT"),
+        None,
+        _url,
+        otel=(LOGS_ENDPOINT, "OTEL_EXPORTER_OTLP_ENDPOINT"),
+    ),
+    ParamSpec(
+        "headers",
+        (f"{APP}_TELEMETRY_HEADERS", "PRODTEL_HEADERS"),
+        None,
+        _headers,
+        otel=_otel("HEADERS"),
+        secret=True,
+    ),
+    ParamSpec(
+        "ca_file", (f"{APP}_TELEMETRY_CA_FILE", "PRODTEL_CA_FILE"), otel=_otel("CERTIFICATE")
+    ),
+    ParamSpec(
+        "client_cert",
+        (f"{APP}_TELEMETRY_CLIENT_CERT", "PRODTEL_CLIENT_CERT"),
+        otel=_otel("CLIENT_CERTIFICATE"),
+    ),
+    ParamSpec(
+        "client_key",
+        (f"{APP}_TELEMETRY_CLIENT_KEY", "PRODTEL_CLIENT_KEY"),
+        otel=_otel("CLIENT_KEY"),
+    ),
+    ParamSpec("request_timeout", ("PRODTEL_REQUEST_TIMEOUT",), 10.0, _positive_seconds),
+    ParamSpec("otel_env", default=False),
     ParamSpec("strict", ("PRODTEL_STRICT",), False, _flag),
     ParamSpec("debug", ("PRODTEL_DEBUG",), False, _flag),
     ParamSpec("exit_timeout", ("PRODTEL_EXIT_TIMEOUT",), 0.02, _seconds),
@@ -210,6 +300,12 @@ class Settings:
 
     # Typed attributes other modules read (set from PARAMS in __init__).
     endpoint: str | None
+    headers: dict[str, str]
+    ca_file: str | None
+    client_cert: str | None
+    client_key: str | None
+    request_timeout: float
+    otel_env: bool
     strict: bool
     debug: bool
     exit_timeout: float
@@ -248,18 +344,37 @@ class Settings:
         self.installation_id = hooks.installation_id
         self.problems: list[str] = []
         self.sources: dict[str, str] = {}
+        if "headers" in kwargs:
+            kwargs["headers"] = _headers_keyword(kwargs["headers"])
+        self.otel_env = bool(kwargs.get("otel_env"))
+        self.given_endpoint: str | None = kwargs.get("endpoint")
         for spec in PARAMS:
-            value, self.sources[spec.name] = spec.resolve(kwargs.get(spec.name), env, self.problems)
+            value, self.sources[spec.name] = spec.resolve(
+                kwargs.get(spec.name),
+                env,
+                self.problems,
+                spec.env_vars(catalog.app, self.otel_env),
+            )
             setattr(self, spec.name, value)
         for name, value in test_overrides.items():
             setattr(self, name, value)
             self.sources[name] = "test"
         self._apply_policy(catalog)
         self.scrub_extra = _scrub_rules(self.scrub_extra)
-        base = self.endpoint
-        if base and self.sources["endpoint"] != LOGS_ENDPOINT:
-            base = base.rstrip("/") + "/v1/logs"
-        self.logs_url: str | None = base or None
+        self.headers = dict(self.headers or {})
+        self.logs_url: str | None = logs_url(
+            self.endpoint, self.sources["endpoint"] == LOGS_ENDPOINT
+        )
+
+    def transport_options(self) -> dict[str, Any]:
+        """What the HTTP transport needs besides the URL (headers may hold an ingest key)."""
+        return {
+            "headers": self.headers,
+            "ca_file": self.ca_file,
+            "client_cert": self.client_cert,
+            "client_key": self.client_key,
+            "timeout": self.request_timeout,
+        }
 
     def _apply_policy(self, catalog: Catalog) -> None:
         """Knobs not given to init() come from the catalog's Policy (the one the usage page is
@@ -305,6 +420,15 @@ def _hooks(kwargs: dict[str, Any]) -> TestHooks:
         hooks = TestHooks(**fields)
     kwargs["test_hooks"] = hooks
     return hooks
+
+
+def _headers_keyword(value: Any) -> dict[str, str] | None:
+    from prodtel.endpoint import headers_keyword
+
+    try:
+        return headers_keyword(value)
+    except (ValueError, TypeError, AttributeError) as e:
+        raise ValueError(f"headers: {e}") from None
 
 
 def _scrub_rules(extra: Iterable[tuple[str, str]]) -> tuple[tuple[str, str], ...]:

@@ -53,15 +53,28 @@ class Scrub:
 
     MAX_CACHE = 4096
 
-    def __init__(self, make_scrubber: Callable[[], Scrubber]) -> None:
+    # Resource values that come from the app or the OS, not from prodtel: scrubbed in place
+    # before the first record is encoded (an environment named after a laptop, a version
+    # string with a build path, a kernel release with a user's name).
+    RESOURCE_KEYS = ("service.version", "deployment.environment.name", "os.version")
+
+    def __init__(
+        self, make_scrubber: Callable[[], Scrubber], resource: dict[str, str] | None = None
+    ) -> None:
         self.make = make_scrubber  # called on first use, on the worker thread (regex compiling)
         self._scrubber: Scrubber | None = None
         self.cache: dict[str, str] = {}
         self.contexts: dict[int, tuple[dict[str, Any], dict[str, Any]]] = {}
+        self.resource = resource  # None once scrubbed
 
     def warm(self) -> None:
         if self._scrubber is None:
             self._scrubber = self.make()
+        res, self.resource = self.resource, None
+        if res:
+            for k in self.RESOURCE_KEYS:
+                if k in res:
+                    res[k] = self.text(res[k])
 
     def text(self, v: str) -> str:
         out = self.cache.get(v)
@@ -74,6 +87,8 @@ class Scrub:
         return out
 
     def __call__(self, records: list[Record]) -> list[Record]:
+        if self.resource is not None:
+            self.warm()  # a burst drained on the caller's thread before the worker warmed up
         text = self.text
         out = []
         for r in records:

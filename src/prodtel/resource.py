@@ -6,10 +6,10 @@ Nothing here identifies a person or a machine: no host name, user, path, argv or
 from __future__ import annotations
 
 import os
-import platform
 import sys
 
 from prodtel import __version__
+from prodtel import platform as host
 
 # platform.machine() spellings -> OTel semconv host.arch values.
 _ARCH = {
@@ -61,7 +61,8 @@ def normalise_arch(machine: str) -> str:
     return _ARCH.get(m, m or "unknown")
 
 
-def os_type(plat: str = sys.platform) -> str:
+def os_type(plat: str | None = None) -> str:
+    plat = sys.platform if plat is None else plat  # read per call: tests inject sys.platform
     for prefix, value in _OS.items():
         if plat.startswith(prefix):
             return value
@@ -69,11 +70,8 @@ def os_type(plat: str = sys.platform) -> str:
 
 
 def os_version() -> str:
-    if sys.platform == "darwin":
-        return platform.mac_ver()[0] or platform.release()
-    if sys.platform == "win32":
-        return platform.version()
-    return platform.release()
+    """macOS product version, Windows major.minor.build, else the kernel release."""
+    return host.os_version()
 
 
 def attributes(
@@ -89,7 +87,7 @@ def attributes(
         "service.version": version,
         "os.type": os_type(),
         "os.version": os_version(),
-        "host.arch": normalise_arch(platform.machine()),
+        "host.arch": normalise_arch(host.machine()),
         "process.runtime.name": sys.implementation.name,
         "process.runtime.version": ".".join(map(str, sys.version_info[:3])),
         "app.installation.id": installation_id,

@@ -130,6 +130,13 @@ def machine_values() -> dict[str, str]:
     return vals
 
 
+def _home_pattern(home: str) -> re.Pattern[str]:
+    """This home as text shows it: any case (Windows' and macOS's file systems ignore case, and
+    tracebacks say c:\\users\\dave), either separator, doubled backslashes (a repr)."""
+    parts = [re.escape(p) for p in re.split(r"[/\\]+", home)]
+    return re.compile(r"(?:\\+|/)".join(parts) + r"(?=$|[/\\\s\"':])", re.I)
+
+
 class Scrubber:
     """A callable that removes personal data from a string.
 
@@ -151,7 +158,7 @@ class Scrubber:
         extra = (*_extra, *extra)
         steps: list[tuple[re.Pattern[str], Replacement]] = []
         homes = sorted({v for k, v in vals.items() if k.startswith("home")}, key=len, reverse=True)
-        steps += [(re.compile(re.escape(h) + r"(?=$|[/\\\s\"':])"), "~") for h in homes]
+        steps += [(_home_pattern(h), "~") for h in homes]
         steps.append((re.compile(SITE_PACKAGES), ""))
         steps += [_step(p) for p in TABLE]
         steps += [(re.compile(p, re.S), r) for p, r in extra]

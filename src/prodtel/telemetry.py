@@ -13,6 +13,7 @@ from prodtel.catalog import Validator
 from prodtel.consent import levels
 from prodtel.consent.watch import ConsentWatch
 from prodtel.counters import count
+from prodtel.endpoint import safe_url
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -23,6 +24,8 @@ if TYPE_CHECKING:
     from prodtel.config import Settings
     from prodtel.consent.resolve import Decision
     from prodtel.consent.store import ConsentStore
+    from prodtel.delivery.exitplan import Handoff
+    from prodtel.delivery.transport import HttpTransport
     from prodtel.delivery.worker import Worker
     from prodtel.scrub import Scrubber
 
@@ -45,6 +48,7 @@ class Telemetry:
         self.resource: dict[str, str] = {}
         self._scrubber: Scrubber | None = None
         self.max_queue = 100_000
+        self.transport: HttpTransport | None = None
         self.notice_due = self.decision.first_run and settings.show_notice
         if self.notice_due or (settings.debug and self.decision.level == levels.OFF):
             from prodtel import notice
@@ -81,9 +85,9 @@ class Telemetry:
             return s.state_dir
         if s.config_dir:
             return s.config_dir
-        import platformdirs
+        from prodtel.platform import dirs
 
-        return platformdirs.user_state_dir(s.app, appauthor=False)
+        return dirs.state_dir(s.app)
 
     # -- the hot path -------------------------------------------------------------------------
     def track(self, name: str, attrs: dict[str, Any], severity: int = INFO) -> None:
@@ -128,21 +132,25 @@ class Telemetry:
             sink = sinks.DebugSink(self.resource)
         elif s.logs_url:
             from prodtel.delivery.encode import Encoder
+            from prodtel.delivery.health import Reporter
             from prodtel.delivery.outbox import Outbox
             from prodtel.delivery.transport import HttpTransport, warm_imports
 
             warm_imports()
 
-            state, url = self.state_dir, s.logs_url
+            state, url, options = self.state_dir, s.logs_url, s.transport_options()
+            self.transport = HttpTransport(url, **options, report=Reporter(state))
             box = sinks.OutboxSink(
-                Encoder(self.resource), Outbox(state), HttpTransport(url), self.stats, state
+                Encoder(self.resource), Outbox(state), self.transport, self.stats, state
             )
             box.drops = self.drops  # persisted, so `status` in any later run reports them
             sink = box
-            uploader = None if os.environ.get("PRODTEL_UPLOADER") else _uploader(state, url)
+            uploader = (
+                None if os.environ.get("PRODTEL_UPLOADER") else _uploader(state, url, options)
+            )
         else:
             sink = sinks.NoEndpoint(self.stats)
-        scrub = pipeline.Scrub(self.settings.make_scrubber)
+        scrub = pipeline.Scrub(self.settings.make_scrubber, self.resource)
         processors: list[pipeline.Processor] = [
             pipeline.Gate(self.consent, self.drops),
             scrub,
@@ -230,17 +238,30 @@ class Telemetry:
             "level": d.level_name,
             "decided_by": d.winner,
             "sources": [s.as_dict() for s in d.sources],
-            "problems": [*self.settings.problems, *d.problems],
-            "endpoint": self.settings.logs_url,
+            "problems": [
+                *self.settings.problems,
+                *d.problems,
+                *(self.worker.sink.problems() if self.worker else []),
+            ],
+            "endpoint": safe_url(self.settings.logs_url),
+            "endpoint_source": self.settings.sources.get("endpoint"),
+            "last_delivery_error": self.transport.last_error if self.transport else None,
             "drops": dict(self.drops),
             "stats": dict(self.stats),
         }
 
 
-def _uploader(state_dir: str, url: str) -> Callable[[], None]:
-    def spawn() -> None:
+def _uploader(
+    state_dir: str, url: str, options: dict[str, Any]
+) -> Callable[[Handoff | None], None]:
+    import json
+
+    given = {k: v for k, v in options.items() if v}  # the uploader's defaults otherwise
+    encoded = json.dumps(given) if given else None
+
+    def spawn(handoff: Handoff | None) -> None:
         from prodtel.delivery import upload  # only when delivery at exit failed
 
-        upload.spawn(state_dir, url)
+        upload.spawn(state_dir, url, handoff, encoded)
 
     return spawn

@@ -30,7 +30,8 @@ def clean_env(home: Path, **extra: str) -> dict[str, str]:
         k: v
         for k, v in os.environ.items()
         if not k.startswith(("OTEL_", "LOADGEN_", "PRODTEL_", "SENTRY_"))
-        and k not in ("DO_NOT_TRACK", "CI", "GITHUB_ACTIONS")
+        and k not in ("DO_NOT_TRACK", "CI", "GITHUB_ACTIONS", "SSL_CERT_FILE")
+        and not k.lower().endswith("_proxy")
     }
     env.update(
         HOME=str(home),

@@ -185,7 +185,7 @@ class _OTLPServer:
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 if self.headers.get("Content-Encoding") == "gzip":
                     body = gzip.decompress(body)
-                status, headers = outer._answer(body)
+                status, headers = outer._answer(body, dict(self.headers.items()))
                 self.send_response(status)
                 for k, v in headers.items():
                     self.send_header(k, v)
@@ -199,7 +199,7 @@ class _OTLPServer:
         self.url = f"http://{HOST}:{self.httpd.server_address[1]}"
         threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
 
-    def _answer(self, body: bytes) -> tuple[int, dict[str, str]]:
+    def _answer(self, body: bytes, headers: dict[str, str]) -> tuple[int, dict[str, str]]:
         raise NotImplementedError
 
     def close(self) -> None:
@@ -211,15 +211,23 @@ class Receiver(_OTLPServer):
     """A real OTLP/HTTP logs receiver that records what arrived, decoded with the official
     protobuf classes. For consent tests that need to see every byte."""
 
-    def __init__(self) -> None:
+    def __init__(self, require: dict[str, str] | None = None) -> None:
+        """`require`: headers a request must carry, else it gets 401 (an ingest key)."""
         self.records: list[dict[str, Any]] = []
         self.requests = 0
+        self.headers: list[dict[str, str]] = []  # each request's headers
+        self.resources: list[dict[str, str]] = []  # each ResourceLogs' string attributes
+        self.require = require or {}
         super().__init__()
 
-    def _answer(self, body: bytes) -> tuple[int, dict[str, str]]:
+    def _answer(self, body: bytes, headers: dict[str, str]) -> tuple[int, dict[str, str]]:
+        self.headers.append(headers)
+        if any(headers.get(k) != v for k, v in self.require.items()):
+            return 401, {}
         self.requests += 1
         req = ExportLogsServiceRequest.FromString(body)
         for rl in req.resource_logs:
+            self.resources.append({kv.key: kv.value.string_value for kv in rl.resource.attributes})
             for sl in rl.scope_logs:
                 for r in sl.log_records:
                     attrs = {
@@ -241,7 +249,7 @@ class ScriptedServer(_OTLPServer):
         self.requests: list[tuple[float, int, int]] = []  # (time, status, bytes)
         super().__init__()
 
-    def _answer(self, body: bytes) -> tuple[int, dict[str, str]]:
+    def _answer(self, body: bytes, headers: dict[str, str]) -> tuple[int, dict[str, str]]:
         status, headers = self.script.pop(0) if self.script else (200, {})
         self.requests.append((time.monotonic(), status, len(body)))
         return status, headers

@@ -7,10 +7,11 @@ little for the holder, then fails saying who holds it.
 
 from __future__ import annotations
 
-import fcntl
 import os
 import time
 from pathlib import Path
+
+from prodtel import platform
 
 LOCK_NAME = "prodtel-analytics.lock"
 
@@ -20,7 +21,9 @@ class LockBusy(RuntimeError):
 
 
 class FolderLock:
-    """An exclusive `flock` on `<folder>/prodtel-analytics.lock`, released on close or exit."""
+    """An exclusive lock (flock, or msvcrt.locking on Windows) on
+    `<folder>/prodtel-analytics.lock`, released on close or exit. Where the file system cannot
+    lock, commands run unlocked (chDB's own error then names the conflict)."""
 
     def __init__(self, folder: Path, wait: float = 5.0) -> None:
         self.path = folder / LOCK_NAME
@@ -33,7 +36,9 @@ class FolderLock:
         deadline = time.monotonic() + self.wait
         while True:
             try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                platform.lock_nb(fd)
+                break
+            except platform.LockUnavailable:
                 break
             except BlockingIOError:
                 if time.monotonic() >= deadline:
@@ -46,7 +51,8 @@ class FolderLock:
                     ) from None
                 time.sleep(0.05)
         os.ftruncate(fd, 0)
-        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        os.lseek(fd, 0, os.SEEK_SET)  # no os.pwrite on Windows
+        os.write(fd, f"{os.getpid()}\n".encode())
         self.fd = fd
         return self
 
@@ -54,7 +60,7 @@ class FolderLock:
         if self.fd is not None:
             fd, self.fd = self.fd, None
             os.ftruncate(fd, 0)
-            fcntl.flock(fd, fcntl.LOCK_UN)
+            platform.unlock(fd)
             os.close(fd)
 
     def __enter__(self) -> FolderLock:
@@ -65,5 +71,9 @@ class FolderLock:
 
 
 def _read_holder(fd: int) -> str:
-    text = os.pread(fd, 32, 0).decode(errors="replace").strip()
+    try:
+        os.lseek(fd, 0, os.SEEK_SET)  # no os.pread on Windows
+        text = os.read(fd, 32).decode(errors="replace").strip()
+    except OSError:
+        return ""
     return f" (pid {text})" if text.isdigit() else ""

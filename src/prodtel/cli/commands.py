@@ -7,6 +7,8 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from prodtel.consent import levels
+from prodtel.endpoint import describe, safe_url
+from prodtel.endpoint import explain as explain_endpoint
 
 if TYPE_CHECKING:
     from prodtel.telemetry import Telemetry
@@ -27,7 +29,8 @@ def status(t: Telemetry, explain: bool = False) -> dict[str, Any]:
         "notice": t.settings.notice,
         "why": None,
         "how_to_enable": None,
-        "endpoint": t.settings.logs_url,
+        "endpoint": safe_url(t.settings.logs_url),
+        "delivery": _delivery(t),
         "ci": d.ci,
         "problems": list(d.problems)
         + ([st.problem] if st.problem and st.problem not in d.problems else []),
@@ -35,24 +38,63 @@ def status(t: Telemetry, explain: bool = False) -> dict[str, Any]:
         "stats": dict(t.stats),
         "outbox": _outbox(t),
     }
+    data["problems"] += _delivery_problems(data["delivery"])
+    data["problems"] += [p for p in data["outbox"]["problems"] if p not in data["problems"]]
     if d.first_run:
         from prodtel import notice
 
         data["why"], data["how_to_enable"] = notice.why_off(t.settings, st.get("notice_shown_at"))
     if explain:
         data["sources"] = [s.as_dict() for s in d.sources]
+        data["endpoint_sources"] = explain_endpoint(t.settings)
     return data
 
 
+def _delivery(t: Telemetry) -> dict[str, Any]:
+    """Endpoint, its source, header names, CA, proxy, the last delivery error: never a header
+    value or a credential."""
+    from prodtel.delivery.health import last_error
+
+    out = describe(t.settings)
+    failed = last_error(t.state_dir) if t.settings.logs_url else None
+    out["last_error"], out["last_error_at"] = failed or (None, None)
+    return out
+
+
+def _delivery_problems(delivery: dict[str, Any]) -> list[str]:
+    if not delivery.get("last_error"):
+        return []
+    return [
+        f"delivery failing since {delivery['last_error_at']}: {delivery['last_error']} "
+        "(records wait in the outbox)"
+    ]
+
+
 def _outbox(t: Telemetry) -> dict[str, Any]:
-    """Pending records and the counters every run of this app has persisted."""
+    """Pending records and the counters every run of this app has persisted, and what is
+    wrong with the state dir (unwritable, full, a corrupt outbox moved aside)."""
+    from prodtel.delivery import statedir
     from prodtel.delivery.outbox import Outbox
 
+    box = Outbox(t.state_dir)
+    out: dict[str, Any] = {"path": box.path}
+    problems: list[str] = []
     try:
-        box = Outbox(t.state_dir)
-        return {"path": box.path, "pending": box.pending(), "counters": box.counters()}
+        out.update(pending=box.pending(), counters=box.counters())
     except Exception as e:  # status must work even when the state dir is broken
-        return {"problem": str(e)}
+        problems.append(f"outbox {box.path} cannot be read: {e}")
+    finally:
+        box.close()
+    live = t.worker.sink.problems() if t.worker is not None else []
+    for p in [
+        *live,
+        *([box.problem] if box.problem else []),
+        *statedir.problems(t.state_dir, box.path),
+    ]:
+        if p not in problems:
+            problems.append(p)
+    out["problems"] = problems
+    return out
 
 
 def render_status(data: dict[str, Any]) -> str:
@@ -67,6 +109,7 @@ def render_status(data: dict[str, Any]) -> str:
     ]
     if data.get("installation_id"):
         lines.append(f"  install id: {data['installation_id']}")
+    lines += _render_delivery(data.get("delivery", {}))
     for p in data["problems"]:
         lines.append(f"  problem:    {p}")
     box = data.get("outbox", {})
@@ -86,7 +129,41 @@ def render_status(data: dict[str, Any]) -> str:
         for i, r in enumerate(rows):
             mark = "=>" if _decided(r[0], data["decided_by"]) and i else "  "
             lines.append(f"{mark} " + "  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)))
+    if "endpoint_sources" in data:
+        lines += _render_endpoint_sources(data["endpoint_sources"])
     return "\n".join(lines)
+
+
+def _render_delivery(dl: dict[str, Any]) -> list[str]:
+    if not dl:
+        return []
+    where = dl["endpoint"] or "none (nothing is sent)"
+    lines = [f"  endpoint:   {where} (from {_source_name(dl['endpoint_source'])})"]
+    if dl.get("proxy"):
+        lines.append(f"  proxy:      {dl['proxy']}")
+    if dl.get("headers"):
+        lines.append(f"  headers:    {', '.join(dl['headers'])} (values not shown)")
+    if dl.get("ca_file"):
+        lines.append(f"  CA file:    {dl['ca_file']}")
+    return lines
+
+
+def _render_endpoint_sources(rows: list[dict[str, Any]]) -> list[str]:
+    table = [("endpoint source", "value", "effect")] + [
+        (r["name"], "-" if r["value"] is None else str(r["value"]), r["effect"]) for r in rows
+    ]
+    widths = [max(len(r[i]) for r in table) for i in range(3)]
+    lines = ["", "Where the endpoint comes from, first set wins:"]
+    for i, r in enumerate(table):
+        mark = "=>" if i and r[2].startswith("wins") else "  "
+        lines.append(f"{mark} " + "  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)))
+    return lines
+
+
+def _source_name(source: str | None) -> str:
+    if source in (None, "default"):
+        return "no setting"
+    return "init(endpoint=)" if source == "init()" else f"env {source}"
 
 
 def _decided(source: str, winner: str) -> bool:
@@ -124,11 +201,21 @@ def pending(t: Telemetry, limit: int = 20) -> list[dict[str, Any]]:
     from prodtel.record import NAME, merged
 
     out: list[dict[str, Any]] = []
-    for kind, body in Outbox(t.state_dir).peek_kinds(limit):
-        if kind == "traces":
-            out += _pending_spans(decode(gzip.decompress(body), kind))
+    box = Outbox(t.state_dir)
+    try:
+        stored = box.peek_kinds(limit)
+    finally:
+        box.close()
+    for kind, body in stored:
+        try:
+            request = decode(gzip.decompress(body), kind)
+        except Exception:  # a damaged row: show the rest
+            out.append({"event": "(unreadable stored request)", "attributes": {}})
             continue
-        for rl in decode(gzip.decompress(body)):
+        if kind == "traces":
+            out += _pending_spans(request)
+            continue
+        for rl in request:
             for sl in rl.get("scopeLogs", []):
                 for rec in sl.get("logRecords", []):
                     out.append(

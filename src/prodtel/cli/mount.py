@@ -40,7 +40,16 @@ def _telemetry() -> Telemetry:
 def execute(
     cmd: str, *, as_json: bool = False, explain: bool = False, level: str = "all", n: int = 20
 ) -> int:
-    """Run one telemetry command and print its result. Returns the exit code."""
+    """Run one telemetry command and print its result. Returns the exit code. Never a
+    traceback: whatever breaks is one line on stderr and exit code 1."""
+    try:
+        return _execute(cmd, as_json=as_json, explain=explain, level=level, n=n)
+    except Exception as e:
+        print(f"error: telemetry {cmd} failed: {type(e).__name__}: {e}", file=sys.stderr)
+        return 1
+
+
+def _execute(cmd: str, *, as_json: bool, explain: bool, level: str, n: int) -> int:
     t = _telemetry()
     t.notice_due = False  # a telemetry command is the user's answer: never print the notice
     data: Any

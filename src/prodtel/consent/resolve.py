@@ -3,7 +3,7 @@
 1. Base level: the app's level env var if set, else the user's persisted choice, else the policy
    default (opt-out: `all` once the first-run notice has been shown; opt-in: `off`).
 2. Every opt-out signal present caps it at `off`: the CLI flag, the app's opt-out env vars,
-   a truthy DO_NOT_TRACK, and CI when the app's policy suppresses CI.
+   a truthy DO_NOT_TRACK, OTEL_SDK_DISABLED=true, and CI when the app's policy suppresses CI.
 Opt-outs always win.
 """
 
@@ -147,6 +147,10 @@ def resolve(
         caps.append((f"env {var}", value, "environment", levels.truthy(value)))
     dnt = environ.get("DO_NOT_TRACK")
     caps.append(("env DO_NOT_TRACK", dnt, "environment", levels.truthy(dnt)))
+    # OpenTelemetry's own off switch; per its spec only "true" (any case) means true.
+    otel_off = environ.get("OTEL_SDK_DISABLED")
+    off = otel_off is not None and otel_off.strip().lower() == "true"
+    caps.append(("env OTEL_SDK_DISABLED", otel_off, "environment", off))
     ci_var = detect_ci(environ)
     d.ci = ci_var is not None
     d.ci_var = ci_var

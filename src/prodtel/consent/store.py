@@ -17,9 +17,9 @@ FILENAME = "telemetry.json"
 
 
 def default_dir(app: str) -> str:
-    import platformdirs
+    from prodtel.platform import dirs
 
-    return platformdirs.user_config_dir(app, appauthor=False)
+    return dirs.config_dir(app)
 
 
 class ConsentStore:

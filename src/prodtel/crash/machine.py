@@ -1,8 +1,8 @@
 """Machine facts for Sentry's contexts: what the machine is, never who or which.
 
-Every platform-specific call lives here (/proc, os.sysconf, resource.getrusage, ctypes), each
-behind a `sys.platform` check that mypy understands; a fact the platform does not give cheaply
-is None and is left out of the context.
+The platform-specific calls live in `prodtel.platform` (facts: /proc, os.sysconf,
+resource.getrusage, ctypes); a fact the platform does not give cheaply is None and is left out
+of the context.
 """
 
 from __future__ import annotations
@@ -11,6 +11,8 @@ import functools
 import os
 import sys
 import time
+
+from prodtel.platform.facts import boot_time, memory, process_start, rss
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -47,6 +49,7 @@ def _static() -> dict[str, dict[str, Any]]:
     """The facts that do not change while the process runs, read once."""
     import platform
 
+    from prodtel import platform as host
     from prodtel import resource
 
     boot = boot_time()
@@ -58,7 +61,7 @@ def _static() -> dict[str, dict[str, Any]]:
             "build": sys.version,
         },
         "device": {
-            "arch": resource.normalise_arch(platform.machine()),
+            "arch": resource.normalise_arch(host.machine()),
             "processor_count": os.cpu_count(),
             "memory_size": _round(memory()[0], 128 << 20),
             "boot_time": _iso(boot - boot % 3600) if boot else None,
@@ -70,6 +73,14 @@ def _static() -> dict[str, dict[str, Any]]:
 def os_context() -> dict[str, Any]:
     import platform
 
+    from prodtel import platform as host
+
+    if sys.platform == "win32":  # platform.release()/version() may ask WMI there: seconds
+        version = host.os_version()
+        return {
+            "name": "Windows",
+            **({"version": version, "kernel_version": version} if version else {}),
+        }
     osc: dict[str, Any] = {"kernel_version": platform.release()}
     if sys.platform.startswith("linux"):
         osc["name"] = "Linux"
@@ -83,96 +94,9 @@ def os_context() -> dict[str, Any]:
             osc["version"] = platform.release()
     elif sys.platform == "darwin":
         osc.update(name="macOS", version=platform.mac_ver()[0])
-    elif sys.platform == "win32":
-        osc.update(name="Windows", version=platform.version())
     else:
         osc.update(name=platform.system(), version=platform.release())
     return {k: v for k, v in osc.items() if v}
-
-
-def memory() -> tuple[int | None, int | None]:
-    """(total, available) bytes, or None where the platform does not say cheaply."""
-    try:
-        if sys.platform.startswith("linux"):
-            m = _meminfo()
-            return m.get("MemTotal"), m.get("MemAvailable")
-        if sys.platform == "win32":
-            import ctypes
-
-            class MemStatus(ctypes.Structure):
-                _fields_ = [("dwLength", ctypes.c_ulong), ("dwMemoryLoad", ctypes.c_ulong)] + [
-                    (n, ctypes.c_ulonglong)
-                    for n in ("total", "avail", "tp", "ap", "tv", "av", "ave")
-                ]
-
-            st = MemStatus()
-            st.dwLength = ctypes.sizeof(MemStatus)
-            ctypes.windll.kernel32.GlobalMemoryStatusEx(ctypes.byref(st))
-            return st.total, st.avail
-        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"), None
-    except (OSError, ValueError, AttributeError):
-        return None, None
-
-
-def _meminfo() -> dict[str, int]:
-    out = {}
-    with open("/proc/meminfo") as f:
-        for line in f:
-            k, _, rest = line.partition(":")
-            out[k] = int(rest.split()[0]) * 1024
-    return out
-
-
-def boot_time() -> float | None:
-    """When the machine booted (epoch seconds), or None."""
-    try:
-        if sys.platform.startswith("linux"):
-            with open("/proc/stat") as f:
-                for line in f:
-                    if line.startswith("btime "):
-                        return float(line.split()[1])
-        elif sys.platform == "win32":
-            import ctypes
-
-            up = ctypes.windll.kernel32.GetTickCount64
-            up.restype = ctypes.c_ulonglong
-            return time.time() - float(up()) / 1000
-    except (OSError, ValueError, AttributeError):
-        pass
-    return None
-
-
-def process_start(fallback: float) -> float:
-    """When this process started (Linux: from /proc), else `fallback`."""
-    if sys.platform.startswith("linux"):
-        try:
-            with open("/proc/self/stat") as f:
-                ticks = int(f.read().rsplit(")", 1)[1].split()[19])
-            boot = boot_time()
-            if boot:
-                return boot + ticks / os.sysconf("SC_CLK_TCK")
-        except (OSError, ValueError, IndexError):
-            pass
-    return fallback
-
-
-def rss() -> int | None:
-    """Resident memory of this process in bytes (peak where current is not at hand)."""
-    if sys.platform.startswith("linux"):
-        try:
-            with open("/proc/self/statm") as f:
-                return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
-        except (OSError, ValueError, IndexError):
-            pass
-    if sys.platform != "win32":
-        try:
-            import resource as rusage
-
-            peak = rusage.getrusage(rusage.RUSAGE_SELF).ru_maxrss
-            return int(peak if sys.platform == "darwin" else peak * 1024)  # darwin: bytes
-        except (ImportError, OSError):
-            pass
-    return None
 
 
 def culture() -> dict[str, Any]:

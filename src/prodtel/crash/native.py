@@ -14,6 +14,8 @@ from __future__ import annotations
 import os
 import sys
 
+from prodtel import platform
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import IO, Any
@@ -66,9 +68,8 @@ def start(t: Telemetry) -> None:
     if run.file is None and not faulthandler.is_enabled():
         run.directory, run.resource = directory, dict(t.resource)
         _open()
-        if hasattr(os, "register_at_fork") and not run.fork_hooked:
-            os.register_at_fork(after_in_child=_after_fork)
-            run.fork_hooked = True
+        if not run.fork_hooked:
+            run.fork_hooked = platform.register_at_fork(after_in_child=_after_fork)
 
 
 def _open() -> None:
@@ -124,21 +125,18 @@ def _after_fork() -> None:
 
 def _hold(f: IO[str]) -> None:
     if sys.platform != "win32":
-        import fcntl
-
-        fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        platform.lock_nb(f)
 
 
 def _in_use(path: str) -> bool:
     if sys.platform == "win32":
         return False  # the claim (a rename) fails while the file is open
-    import fcntl
 
     try:
         with open(path, "rb") as f:
             try:
-                fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
+                platform.lock_nb(f)
+            except BlockingIOError:  # held by a live run, or no locks here: leave it
                 return True
     except OSError:
         return True  # gone, or not ours to read

@@ -71,9 +71,8 @@ class Encoder:
     """Holds the encoded resource and scope; `encode(records)` makes one request body."""
 
     def __init__(self, resource: Mapping[str, str], scope: str = "prodtel") -> None:
-        # Resource{attributes=1: KeyValue}; InstrumentationScope{name=1, version=2}
-        res = b"".join(_ld(b"\x0a", _kv_inner(k, v)) for k, v in resource.items())
-        self.resource_field = _ld(b"\x0a", res)  # ResourceLogs/ResourceSpans.resource = 1
+        self.resource = resource
+        self._resource_field: bytes | None = None
         self.scope_field = scope_field(scope, SDK_VERSION)  # ScopeLogs.scope = 1
         # Per-type caches: True == 1 would collide in one dict.
         self.strs: dict[tuple[str, str], bytes] = {}
@@ -141,6 +140,15 @@ class Encoder:
     def encode(self, records: Iterable[Record]) -> bytes:
         """One ExportLogsServiceRequest with these records."""
         return self.wrap(b"".join(self.log_record(r) for r in records))
+
+    @property
+    def resource_field(self) -> bytes:
+        """ResourceLogs.resource = 1 (Resource{attributes=1: KeyValue}). Encoded on first use,
+        on the worker thread, after the Scrub stage cleaned the values the app supplied."""
+        if self._resource_field is None:
+            res = b"".join(_ld(b"\x0a", _kv_inner(k, v)) for k, v in self.resource.items())
+            self._resource_field = _ld(b"\x0a", res)
+        return self._resource_field
 
     def wrap(self, log_records: bytes) -> bytes:
         """One ExportLogsServiceRequest from already encoded log records."""

@@ -6,6 +6,10 @@ send re-encodes nothing (gzip members concatenate, and so do protobuf messages).
 processes of the same app share it: a sender leases rows before posting them. A kill -9 at any
 moment leaves it readable (transactions are atomic). Caps on records and age drop the oldest
 first, and every drop is counted in the `counters` table, which `status` reads.
+
+It heals itself: a corrupt file is moved aside (`outbox.sqlite3.corrupt-<time>`, counted as
+`outbox_corrupt`) and a fresh one started; when the state dir cannot take writes (unwritable, a
+file in its place, a full disk) it carries on in memory for this run and says so in `problem`.
 """
 
 from __future__ import annotations
@@ -15,12 +19,19 @@ import sqlite3
 import threading
 import time
 
+from prodtel.delivery import statedir
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Iterable
+    from collections.abc import Callable, Iterable
+    from typing import Any, TypeVar
+
+    T = TypeVar("T")
 
 FILENAME = "outbox.sqlite3"
 MAX_RECORDS = 500_000
+MEMORY_MAX_RECORDS = 50_000  # the cap when the disk fails and the outbox lives in memory
+MEMORY_FIRST_ID = 1 << 40  # memory row ids never collide with ids leased from the file
 MAX_AGE_S = 7 * 24 * 3600
 LEASE_S = 30.0
 _INHERITED: list[sqlite3.Connection] = []  # connections a forked child must leave alone
@@ -69,6 +80,9 @@ class Outbox:
         self.max_age_s = max_age_s
         self.db: sqlite3.Connection | None = None
         self.lock = threading.Lock()  # one connection, shared by the app and worker threads
+        self.problem: str | None = None  # why the outbox lives in memory, if it does
+        self.in_memory = False
+        self.moved_aside: str | None = None  # where this process moved a corrupt file
 
     def open(self) -> sqlite3.Connection:
         if self.db is None:
@@ -78,24 +92,93 @@ class Outbox:
 
     def _connect(self) -> sqlite3.Connection:
         if self.db is None:
-            os.makedirs(self.state_dir, exist_ok=True)
-            db = sqlite3.connect(
-                self.path, timeout=5.0, isolation_level=None, check_same_thread=False
-            )
+            try:
+                self.db = self._open_file()
+            except (sqlite3.Error, OSError) as e:
+                if not self._recover(e):
+                    raise
+        assert self.db is not None
+        return self.db
+
+    def _open_file(self) -> sqlite3.Connection:
+        os.makedirs(self.state_dir, exist_ok=True)
+        db = sqlite3.connect(self.path, timeout=5.0, isolation_level=None, check_same_thread=False)
+        try:
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=NORMAL")  # durable across process crashes
             db.executescript(SCHEMA)
             _add_kind(db)
-            self.db = db
-        return self.db
+        except BaseException:
+            db.close()
+            raise
+        return db
+
+    def _open_memory(self, problem: str) -> sqlite3.Connection:
+        db = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
+        db.executescript(SCHEMA)
+        db.execute(
+            "INSERT INTO sqlite_sequence(name, seq) VALUES ('batches', ?)", (MEMORY_FIRST_ID,)
+        )
+        self.max_records = min(self.max_records, MEMORY_MAX_RECORDS)
+        self.problem, self.in_memory = problem, True
+        return db
+
+    def _recover(self, e: BaseException) -> bool:
+        """With the lock held, after `e`: move a corrupt file aside and start afresh, or carry
+        on in memory when the disk cannot take writes. False: `e` is none of those."""
+        if self.in_memory:
+            return False
+        corrupt = statedir.is_corrupt(e)
+        problem = None if corrupt else statedir.unusable_disk(e, self.state_dir)
+        if not corrupt and problem is None:
+            return False  # e.g. locked by another process for too long: the caller's error
+        self._drop_connection()
+        if corrupt:
+            try:
+                moved = os.path.exists(self.path) and statedir.still_corrupt(self.path)
+                if moved:  # else another process has already replaced it
+                    self.moved_aside = statedir.move_aside(self.path)
+                self.db = self._open_file()
+                if moved:
+                    self._add_counters(self.db, {"outbox_corrupt": 1})
+                return True
+            except (sqlite3.Error, OSError) as again:
+                problem = statedir.unusable_disk(again, self.state_dir) or (
+                    f"outbox {self.path} is unusable ({again}): {statedir.MEMORY_CONSEQUENCE}"
+                )
+        assert problem is not None
+        self.db = self._open_memory(problem)
+        return True
+
+    def _drop_connection(self) -> None:
+        db, self.db = self.db, None
+        if db is not None:
+            try:
+                db.close()
+            except sqlite3.Error:
+                pass
+
+    def _do(self, op: Callable[[sqlite3.Connection], T]) -> T:
+        """Run `op` on the connection; after a corrupt file or a failing disk, heal and run it
+        once more (on a fresh file, or in memory)."""
+        db = self.open()
+        try:
+            return op(db)
+        except sqlite3.Error as e:
+            with self.lock:
+                if self.db is db and not self._recover(e):
+                    raise
+            return op(self.open())
 
     def forget(self) -> None:
         """After fork: never reuse the parent's connection, and never close it either (closing
-        would checkpoint and unlock the parent's database from here): keep it, unused."""
+        would checkpoint and unlock the parent's database from here): keep it, unused. The
+        child tries the file again; the parent's memory rows stay the parent's."""
         if self.db is not None:
             _INHERITED.append(self.db)
         self.db = None
         self.lock = threading.Lock()
+        self.problem, self.in_memory = None, False
 
     def close(self) -> None:
         db, self.db = self.db, None
@@ -111,20 +194,23 @@ class Outbox:
         """Store (gzip body, count, raw size, first_ns, last_ns) rows of one `kind` ("logs" or
         "traces") and counter deltas in one transaction; enforce the caps. Returns the new row
         ids and what the caps dropped."""
-        db = self.open()
-        now = time.time()
-        ids = []
-        with _transaction(db, self.lock):
-            for b in batches:
-                cur = db.execute(
-                    "INSERT INTO batches(body, count, size, first_ns, last_ns, created, kind)"
-                    " VALUES (?,?,?,?,?,?,?)",
-                    (*b, now, kind),
-                )
-                ids.append(int(cur.lastrowid or 0))
-            dropped = self._enforce_caps(db)
-            self._add_counters(db, {**(counters or {}), **dropped})
-        return ids, dropped
+
+        def op(db: sqlite3.Connection) -> tuple[list[int], dict[str, int]]:
+            now = time.time()
+            ids = []
+            with _transaction(db, self.lock):
+                for b in batches:
+                    cur = db.execute(
+                        "INSERT INTO batches(body, count, size, first_ns, last_ns, created, kind)"
+                        " VALUES (?,?,?,?,?,?,?)",
+                        (*b, now, kind),
+                    )
+                    ids.append(int(cur.lastrowid or 0))
+                dropped = self._enforce_caps(db)
+                self._add_counters(db, {**(counters or {}), **dropped})
+            return ids, dropped
+
+        return self._do(op)
 
     def _enforce_caps(self, db: sqlite3.Connection) -> dict[str, int]:
         out: dict[str, int] = {}
@@ -158,74 +244,103 @@ class Outbox:
     def lease(self, max_records: int, max_bytes: int, lease_s: float = LEASE_S) -> list[Batch]:
         """Take the oldest unleased batches for one request: at least one, then as many of the
         same kind as fit in `max_records` records and `max_bytes` uncompressed bytes."""
+
+        def op(db: sqlite3.Connection) -> list[Batch]:
+            now = time.time()
+            with _transaction(db, self.lock):
+                rows = db.execute(
+                    "SELECT id, body, count, first_ns, size, kind FROM batches"
+                    " WHERE lease_until < ? AND kind = (SELECT kind FROM batches"
+                    " WHERE lease_until < ? ORDER BY id LIMIT 1) ORDER BY id LIMIT 64",
+                    (now, now),
+                ).fetchall()
+                picked: list[Batch] = []
+                records = size = 0
+                for row in rows:
+                    if picked and (records + row[2] > max_records or size + row[4] > max_bytes):
+                        break
+                    picked.append(Batch(*row))
+                    records += row[2]
+                    size += row[4]
+                if picked:
+                    db.executemany(
+                        "UPDATE batches SET lease_until = ? WHERE id = ?",
+                        [(now + lease_s, b.id) for b in picked],
+                    )
+            return picked
+
+        return self._do(op)
+
+    def batches(self, ids: Iterable[int]) -> list[Batch]:
+        """The stored rows with these ids (without their bodies); rows gone are left out."""
         db = self.open()
-        now = time.time()
-        with _transaction(db, self.lock):
-            rows = db.execute(
-                "SELECT id, body, count, first_ns, size, kind FROM batches WHERE lease_until < ? "
-                "AND kind = (SELECT kind FROM batches WHERE lease_until < ? ORDER BY id LIMIT 1) "
-                "ORDER BY id LIMIT 64",
-                (now, now),
-            ).fetchall()
-            picked: list[Batch] = []
-            records = size = 0
-            for row in rows:
-                if picked and (records + row[2] > max_records or size + row[4] > max_bytes):
-                    break
-                picked.append(Batch(*row))
-                records += row[2]
-                size += row[4]
-            if picked:
-                db.executemany(
-                    "UPDATE batches SET lease_until = ? WHERE id = ?",
-                    [(now + lease_s, b.id) for b in picked],
-                )
-        return picked
+        with self.lock:
+            return [
+                Batch(row[0], b"", row[1], row[2], kind=row[3])
+                for i in ids
+                for row in db.execute(
+                    "SELECT id, count, first_ns, kind FROM batches WHERE id = ?", (i,)
+                ).fetchall()
+            ]
 
     def done(self, batches: Iterable[Batch], counter: str) -> None:
         """Delivered (counter "sent") or poison (counter "dropped_rejected"): remove them."""
         bs = list(batches)
-        db = self.open()
-        with _transaction(db, self.lock):
-            db.executemany("DELETE FROM batches WHERE id = ?", [(b.id,) for b in bs])
-            self._add_counters(db, {counter: sum(b.count for b in bs)})
+
+        def op(db: sqlite3.Connection) -> None:
+            with _transaction(db, self.lock):
+                db.executemany("DELETE FROM batches WHERE id = ?", [(b.id,) for b in bs])
+                self._add_counters(db, {counter: sum(b.count for b in bs)})
+
+        self._do(op)
 
     def release(self, batches: Iterable[Batch], retry_at: float) -> None:
         """Not delivered: make them available again at `retry_at` (wall clock)."""
-        db = self.open()
-        with _transaction(db, self.lock):
-            db.executemany(
-                "UPDATE batches SET lease_until = ?, attempts = attempts + 1 WHERE id = ?",
-                [(retry_at, b.id) for b in batches],
-            )
+        bs = list(batches)
+
+        def op(db: sqlite3.Connection) -> None:
+            with _transaction(db, self.lock):
+                db.executemany(
+                    "UPDATE batches SET lease_until = ?, attempts = attempts + 1 WHERE id = ?",
+                    [(retry_at, b.id) for b in bs],
+                )
+
+        self._do(op)
 
     def purge(self, before_ns: int | None = None) -> int:
         """Drop pending records (all, or those recorded before `before_ns`); count them."""
-        db = self.open()
-        with _transaction(db, self.lock):
-            where, args = ("WHERE first_ns < ?", (before_ns,)) if before_ns else ("", ())
-            n = int(
-                db.execute(f"SELECT COALESCE(SUM(count),0) FROM batches {where}", args).fetchone()[
-                    0
-                ]
-            )
-            db.execute(f"DELETE FROM batches {where}", args)
-            self._add_counters(db, {"purged": n})
-        return n
+        where, args = ("WHERE first_ns < ?", (before_ns,)) if before_ns else ("", ())
+
+        def op(db: sqlite3.Connection) -> int:
+            with _transaction(db, self.lock):
+                sql = f"SELECT COALESCE(SUM(count),0) FROM batches {where}"
+                n = int(db.execute(sql, args).fetchone()[0])
+                db.execute(f"DELETE FROM batches {where}", args)
+                self._add_counters(db, {"purged": n})
+            return n
+
+        return self._do(op)
+
+    def _exists(self) -> bool:
+        """Is there anything to read? (Reading never creates the file.)"""
+        return self.db is not None or os.path.exists(self.path)
+
+    def _read(self, sql: str, args: tuple[object, ...] = ()) -> list[Any]:
+        def op(db: sqlite3.Connection) -> list[Any]:
+            with self.lock:
+                return db.execute(sql, args).fetchall()
+
+        return self._do(op)
 
     def pending(self) -> int:
-        if not os.path.exists(self.path):
+        if not self._exists():
             return 0
-        db = self.open()
-        with self.lock:
-            return int(db.execute("SELECT COALESCE(SUM(count),0) FROM batches").fetchone()[0])
+        return int(self._read("SELECT COALESCE(SUM(count),0) FROM batches")[0][0])
 
     def counters(self) -> dict[str, int]:
-        if not os.path.exists(self.path):
+        if not self._exists():
             return {}
-        db = self.open()
-        with self.lock:
-            return {k: int(v) for k, v in db.execute("SELECT name, value FROM counters")}
+        return {str(k): int(v) for k, v in self._read("SELECT name, value FROM counters")}
 
     def peek(self, limit: int = 20) -> list[bytes]:
         """The gzip bodies of the oldest batches, for `telemetry pending`."""
@@ -233,14 +348,10 @@ class Outbox:
 
     def peek_kinds(self, limit: int = 20) -> list[tuple[str, bytes]]:
         """(kind, gzip body) of the oldest batches."""
-        if not os.path.exists(self.path):
+        if not self._exists():
             return []
-        db = self.open()
-        with self.lock:
-            rows = db.execute(
-                "SELECT kind, body FROM batches ORDER BY id LIMIT ?", (limit,)
-            ).fetchall()
-        return [(k, b) for k, b in rows]
+        rows = self._read("SELECT kind, body FROM batches ORDER BY id LIMIT ?", (limit,))
+        return [(str(k), bytes(b)) for k, b in rows]
 
 
 def _add_kind(db: sqlite3.Connection) -> None:
@@ -272,6 +383,12 @@ class _transaction:
 
     def __exit__(self, exc_type: object, *rest: object) -> None:
         try:
-            self.db.execute("ROLLBACK" if exc_type else "COMMIT")
+            if exc_type is None:
+                self.db.execute("COMMIT")
+            else:
+                try:  # SQLite may have rolled back already (a full disk): keep the first error
+                    self.db.execute("ROLLBACK")
+                except sqlite3.Error:
+                    pass
         finally:
             self.lock.release()

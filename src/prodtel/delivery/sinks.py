@@ -18,6 +18,7 @@ from prodtel.record import NAME, TIME, merged
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from prodtel.delivery.encode import Encoder
+    from prodtel.delivery.exitplan import Handoff
     from prodtel.delivery.outbox import Batch, Outbox
     from prodtel.delivery.transport import HttpTransport
     from prodtel.record import Record
@@ -37,6 +38,7 @@ class ExportResult(enum.Enum):
     OK = "ok"  # 2xx: delivered
     RETRY = "retry"  # 429, 5xx, network error: try again later
     DROP = "drop"  # any other 4xx: poison, counted and never retried
+    PENDING = "pending"  # the request left, its answer is late: not to be resent (exitplan)
 
 
 class Sink(abc.ABC):
@@ -44,6 +46,7 @@ class Sink(abc.ABC):
     default, so the Worker calls them all without probing."""
 
     outbox: Outbox | None = None  # its lock is held across fork() (see Worker)
+    exiting = False  # set by the Worker at exit: the last send follows the exit plan
 
     @abc.abstractmethod
     def write(self, records: list[Record]) -> None:
@@ -70,9 +73,21 @@ class Sink(abc.ABC):
     def hand_over(self) -> None:  # noqa: B027 (an optional hook)
         """At exit: make rows this process was holding back available to others now."""
 
+    def waiting_for_name(self) -> bool:
+        """True while nothing can be sent because the host name has no answer yet."""
+        return False
+
+    def take_handoff(self) -> Handoff | None:
+        """At exit, after the last send: a request whose answer is late, for the uploader."""
+        return None
+
     def pending(self) -> int:
         """Records written but not yet delivered."""
         return 0
+
+    def problems(self) -> list[str]:
+        """What keeps delivery from working as designed, for `status`."""
+        return []
 
     def purge(self) -> int:
         """Drop every undelivered record; how many were dropped."""
@@ -119,6 +134,8 @@ class OutboxSink(Sink):
         self.recent: dict[int, list[Record]] = {}
         self.recent_spans: dict[int, list[SpanData]] = {}
         self.held: set[int] = set()  # rows this process is backing off on
+        self.in_flight: list[Batch] = []  # sent at exit, answer late: kept leased (exitplan)
+        self.saved_estimate: float | None = None
 
     def write(self, records: list[Record]) -> None:
         rows, chunks = self._encode(records)
@@ -212,6 +229,11 @@ class OutboxSink(Sink):
 
     def warm(self) -> None:
         self.outbox.open()
+        if self.transport.estimate is None:  # what a POST took in an earlier run
+            from prodtel.delivery import exitplan
+
+            self.transport.estimate = exitplan.load(self.state_dir, self.transport.url)
+            self.saved_estimate = self.transport.estimate
 
     def _drop_deltas(self) -> dict[str, int]:
         deltas = {k: v - self.persisted.get(k, 0) for k, v in self.drops.items()}
@@ -263,17 +285,29 @@ class OutboxSink(Sink):
             now = time.monotonic()
             if deadline is None and now < self.backoff_until:
                 return False
-            timeout = 10.0 if deadline is None else deadline - now
+            timeout = self.transport.timeout if deadline is None else deadline - now
             if timeout <= 0:
+                return False
+            if self.exiting and not self._may_post_at_exit(timeout):
+                return not self.held and self.outbox.pending() == 0  # left to the uploader
+            if not self.transport.wait_resolved(timeout):  # lease nothing while unresolved
+                if self.outbox.pending() == 0:
+                    return not self.held
+                self.failures += 1
+                self.backoff_until = time.monotonic() + min(2.0 ** (self.failures - 1), 60.0)
+                _count(self.stats, "export_retries")
                 return False
             batches = self.outbox.lease(MAX_POST, MAX_POST_BYTES)
             if not batches:
                 return not self.held  # rows we are backing off on are not delivered yet
             body = b"".join(b.body for b in batches)  # gzip members concatenate
             result, after = self.transport.post(
-                body, timeout, compressed=True, kind=batches[0].kind
+                body, timeout, compressed=True, keep_pending=self.exiting, kind=batches[0].kind
             )
             n = sum(b.count for b in batches)
+            if result is ExportResult.PENDING:  # it may still succeed: keep the lease
+                self.in_flight = batches
+                return False
             if result is ExportResult.RETRY:
                 self.failures += 1
                 delay = after or min(2.0 ** (self.failures - 1), 60.0)
@@ -288,8 +322,49 @@ class OutboxSink(Sink):
             ok = result is ExportResult.OK
             self.outbox.done(batches, "sent" if ok else "dropped_rejected")
             _count(self.stats, "sent" if ok else "dropped_rejected", n)
+            if not self.exiting:
+                self._save_estimate()
             if ok and self.state_dir:
                 self._log_sent(batches, foreign_ok=deadline is None)
+
+    def waiting_for_name(self) -> bool:
+        return not self.transport.resolved_now()
+
+    def _may_post_at_exit(self, budget: float) -> bool:
+        from prodtel.delivery import exitplan
+
+        t = self.transport
+        return t.resolved_now() and exitplan.may_post(budget, t.estimate, t.connected(), t.https)
+
+    def _save_estimate(self) -> None:
+        """Persist what a POST takes, when it changed by a quarter or more (few writes)."""
+        est, old = self.transport.estimate, self.saved_estimate
+        if est is not None and (old is None or abs(est - old) > max(old, 0.002) / 4):
+            from prodtel.delivery import exitplan
+
+            exitplan.save(self.state_dir, self.transport.url, est)
+            self.saved_estimate = est
+
+    def take_handoff(self) -> Handoff | None:
+        """The late request's socket, duplicated as an inheritable fd, and its rows."""
+        sock, self.transport.pending_sock = self.transport.pending_sock, None
+        batches, self.in_flight = self.in_flight, []
+        if sock is None or not batches:
+            return None
+        import os
+
+        from prodtel.delivery.exitplan import Handoff
+
+        try:
+            if not hasattr(os, "posix_spawn"):
+                return None
+            fd = os.dup(sock.fileno())
+            os.set_inheritable(fd, True)
+            return Handoff(fd, [b.id for b in batches])
+        except OSError:
+            return None
+        finally:
+            sock.close()
 
     def _log_sent(self, batches: list[Batch], foreign_ok: bool) -> None:
         """The sent log (`telemetry show`) gets the newest records of what was just sent.
@@ -311,6 +386,9 @@ class OutboxSink(Sink):
 
     def pending(self) -> int:
         return self.outbox.pending()
+
+    def problems(self) -> list[str]:
+        return [self.outbox.problem] if self.outbox.problem else []
 
     def purge(self) -> int:
         return self.outbox.purge()

@@ -6,11 +6,15 @@
 
 from __future__ import annotations
 
+from prodtel.delivery import resolve
 from prodtel.delivery.sinks import ExportResult
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     import http.client
+    import socket
+    import ssl
+    from collections.abc import Callable, Mapping
 
 
 def warm_imports() -> None:
@@ -18,7 +22,10 @@ def warm_imports() -> None:
     import ever runs on the worker thread (a fork during an import there breaks the child)."""
     import gzip  # noqa: F401
     import http.client  # noqa: F401
+    import select  # noqa: F401
+    import ssl  # noqa: F401
 
+    import prodtel.delivery.exitplan
     import prodtel.scrub
     import prodtel.sentlog  # noqa: F401
 
@@ -26,8 +33,26 @@ def warm_imports() -> None:
 
 
 class HttpTransport:
-    def __init__(self, url: str) -> None:
+    """POSTs to one OTLP/HTTP URL: through a forward proxy when the environment names one
+    (CONNECT tunnel for https), with the app's CA bundle, client certificate and extra headers.
+
+    `headers` may hold an ingest key: they are sent, never logged or shown. `timeout` is the
+    per-request timeout off the exit path (the exit path passes its own, shorter one).
+    `report`: called with the last error (None after a success) when it changes."""
+
+    def __init__(
+        self,
+        url: str,
+        headers: Mapping[str, str] | None = None,
+        ca_file: str | None = None,
+        client_cert: str | None = None,
+        client_key: str | None = None,
+        timeout: float = 10.0,
+        report: Callable[[str | None], None] | None = None,
+    ) -> None:
         from urllib.parse import urlsplit
+
+        from prodtel.delivery.proxy import find_proxy
 
         u = urlsplit(url)
         self.url = url
@@ -40,53 +65,136 @@ class HttpTransport:
         self.traces_path = (u.path or "/v1/logs").removesuffix("/v1/logs") + "/v1/traces" + query
         self.conn: http.client.HTTPConnection | None = None
         self.last_error: str | None = None
+        self.timeout = timeout
+        self.report = report
+        self.reported: str | bool | None = False  # what `report` was told last (False: nothing)
+        self.tls = (ca_file, client_cert, client_key)
+        self.context: ssl.SSLContext | None = None
+        self.headers = {
+            "Content-Type": "application/x-protobuf",
+            "Content-Encoding": "gzip",
+            "User-Agent": "prodtel-python",
+            **(headers or {}),
+        }
+        self.proxy = find_proxy(url)
+        # Where the socket goes: the proxy if there is one (the collector's name is then the
+        # proxy's to resolve), else the collector.
+        if self.proxy is not None:
+            self.connect_to = (self.proxy.host, self.proxy.port)
+            if self.proxy.auth and not self.https:
+                self.headers["Proxy-Authorization"] = self.proxy.auth
+            if not self.https:  # a plain-HTTP proxy gets the absolute URL
+                self.path = f"http://{self.host}:{self.port}{self.path}"
+                self.traces_path = f"http://{self.host}:{self.port}{self.traces_path}"
+        else:
+            self.connect_to = (self.host, self.port)
+        self.estimate: float | None = None  # seconds the last answered POST took
+        self.pending_sock: socket.socket | None = None  # a request whose answer is late
+        resolve.prefetch(*self.connect_to)  # in the background, from init on
 
     def post(
-        self, body: bytes, timeout: float, compressed: bool = False, kind: str = "logs"
+        self,
+        body: bytes,
+        timeout: float,
+        compressed: bool = False,
+        keep_pending: bool = False,
+        kind: str = "logs",
     ) -> tuple[ExportResult, float]:
-        """(the result, seconds to wait before retrying). `compressed`: already gzip. `kind`
+        """(the result, seconds to wait before retrying). `compressed`: already gzip.
+        `keep_pending`: when the request left but no answer came within `timeout`, keep its
+        socket in `pending_sock` (the answer is still to come) and return PENDING. `kind`
         "traces" posts to the traces path."""
         import gzip
         import http.client
+        import time
 
         data = body if compressed else gzip.compress(body, compresslevel=1)
+        start = time.monotonic()
         try:
             conn = self._connect(timeout)
-            conn.request(
-                "POST",
-                self.traces_path if kind == "traces" else self.path,
-                data,
-                {
-                    "Content-Type": "application/x-protobuf",
-                    "Content-Encoding": "gzip",
-                    "User-Agent": "prodtel-python",
-                },
-            )
+            path = self.traces_path if kind == "traces" else self.path
+            conn.request("POST", path, data, self.headers)
+            # The request left whole. Wait for the answer without reading a byte of it, so
+            # that, if it is late, the socket can change hands intact (see exitplan).
+            if keep_pending and not _readable(conn, timeout - (time.monotonic() - start)):
+                self.pending_sock, conn.sock = conn.sock, None
+                self.conn = None
+                self.last_error = "answer pending"  # not reported: it may still succeed
+                return ExportResult.PENDING, 0.0
             resp = conn.getresponse()
             resp.read()
-        except (OSError, http.client.HTTPException) as e:
+        except (OSError, http.client.HTTPException, ValueError) as e:
             self.close()
-            self.last_error = f"{type(e).__name__}: {e}"
+            self._failed(f"{type(e).__name__}: {e}", timeout)
             return ExportResult.RETRY, 0.0
+        self.estimate = time.monotonic() - start
         if 200 <= resp.status < 300:
-            self.last_error = None
+            self._failed(None, timeout)
             return ExportResult.OK, 0.0
-        self.last_error = f"HTTP {resp.status}"
-        if resp.status == 429 or resp.status >= 500:
+        self._failed(f"HTTP {resp.status} from the collector", timeout)
+        if resp.status in (407, 429) or resp.status >= 500:  # 407: the proxy wants auth
             return ExportResult.RETRY, retry_after(resp.getheader("Retry-After"))
         return ExportResult.DROP, 0.0
+
+    def _failed(self, error: str | None, timeout: float) -> None:
+        """Remember the outcome; tell `report` when it changed. A short exit-budget attempt
+        that timed out says nothing about the collector, so it is not reported."""
+        self.last_error = error
+        if self.report is None or error == self.reported or (error and timeout < 1.0):
+            return
+        self.reported = error
+        try:
+            self.report(error)
+        except Exception:
+            pass
+
+    def resolved_now(self) -> bool:
+        """The addresses of the host the socket goes to (the proxy, if any) are known
+        (never blocks)."""
+        return resolve.lookup(*self.connect_to) is not None
+
+    def wait_resolved(self, timeout: float) -> bool:
+        """Wait up to `timeout` for the host name's addresses, on an Event (never inside
+        getaddrinfo, so an exit never waits for this thread)."""
+        return resolve.wait(*self.connect_to, timeout) is not None
+
+    def connected(self) -> bool:
+        return self.conn is not None and self.conn.sock is not None
 
     def _connect(self, timeout: float) -> http.client.HTTPConnection:
         import http.client
 
         conn = self.conn
         if conn is None:
-            cls = http.client.HTTPSConnection if self.https else http.client.HTTPConnection
-            conn = self.conn = cls(self.host, self.port, timeout=timeout)
+            host, port = self.connect_to
+            if self.https:
+                conn = http.client.HTTPSConnection(
+                    host, port, timeout=timeout, context=self._tls_context()
+                )
+                if self.proxy is not None:
+                    auth = {"Proxy-Authorization": self.proxy.auth} if self.proxy.auth else None
+                    conn.set_tunnel(self.host, self.port, headers=auth)
+            else:
+                conn = http.client.HTTPConnection(host, port, timeout=timeout)
+            conn._create_connection = resolve.create_connection  # type: ignore[attr-defined]
+            self.conn = conn
         conn.timeout = timeout
         if conn.sock is not None:
             conn.sock.settimeout(timeout)
         return conn
+
+    def _tls_context(self) -> ssl.SSLContext:
+        """Built once, on first connect (loading CAs takes milliseconds): the app's CA bundle
+        if set (else the system's, which honours SSL_CERT_FILE), and its client certificate."""
+        if self.context is None:
+            import ssl
+
+            ca_file, cert, key = self.tls
+            ctx = ssl.create_default_context(cafile=ca_file)
+            if cert:
+                ctx.load_cert_chain(cert, key)
+            self.context = ctx
+        return self.context
 
     def close(self) -> None:
         conn, self.conn = self.conn, None
@@ -96,6 +204,17 @@ class HttpTransport:
     def forget(self) -> None:
         """After fork: drop the parent's connection without touching its socket state."""
         self.conn = None
+
+
+def _readable(conn: http.client.HTTPConnection, timeout: float) -> bool:
+    import select
+
+    sock = conn.sock
+    if sock is None:
+        return True  # let getresponse() report it
+    if getattr(sock, "pending", lambda: 0)():  # TLS bytes already decrypted
+        return True
+    return bool(select.select([sock], [], [], max(timeout, 0.0))[0])
 
 
 def retry_after(value: str | None) -> float:

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
     from typing import Any
 
+    from prodtel.delivery.exitplan import Handoff
     from prodtel.delivery.sinks import Sink
     from prodtel.record import Record
     from prodtel.spans import SpanData
@@ -37,7 +38,7 @@ class Worker:
         sink: Sink,
         stats: dict[str, int],
         interval: float = 1.0,
-        uploader: Callable[[], None] | None = None,
+        uploader: Callable[[Handoff | None], None] | None = None,
         span_pipeline: SpanStep | None = None,
     ) -> None:
         self.queue: deque[Record] = deque()
@@ -47,7 +48,7 @@ class Worker:
         self.sink = sink
         self.stats = stats
         self.interval = interval
-        self.uploader = uploader  # called with no args at exit when records remain unsent
+        self.uploader = uploader  # called at exit when records remain unsent
         self.wake = threading.Event()
         self.idle = threading.Event()
         self.deadline: float | None = None
@@ -147,25 +148,30 @@ class Worker:
             self.sink.retry_now()
             self.wake.set()
             left = deadline - time.monotonic()
-            if self.idle.wait(max(0.0, min(left, 0.5))):
+            if self.idle.wait(max(0.0, min(left, 0.25))):
                 return True
-            if left <= 0.5:
-                return False
+            if left <= 0.25 or self.sink.waiting_for_name():
+                return False  # a silent resolver: the exit hands the records over
 
     def shutdown(self, timeout: float) -> None:
         """At exit: what is queued goes to the outbox, one send is tried within `timeout`
         (unless the thread is already on the network), and what is left is handed to the
         detached uploader. Never waits longer than `timeout` plus the local writes."""
         self.deadline = time.monotonic() + timeout
+        self.sink.exiting = True
         self.wake.set()
         if self.lock.acquire(timeout=max(timeout, 0.05)):  # held only for CPU work
             self.lock.release()
             self.drain()
         self.sink.persist_counters()
         self.sink.hand_over()
-        # One send within the budget, unless the thread is on the network with those rows.
+        # One send within the budget, unless the thread is on the network with those rows,
+        # and only if its answer can come in time (see exitplan).
         done = self.sink.send(self.deadline, wait=False)
+        handoff = self.sink.take_handoff()
         if not done and self.uploader is not None:
-            self.uploader()
+            self.uploader(handoff)
+        elif handoff is not None:
+            os.close(handoff.fd)  # no uploader: the rows' lease runs out, the next run sends
         if done:
             self.sink.close()

@@ -1,0 +1,144 @@
+"""Where product telemetry goes, and what may be shown about it.
+
+The endpoint belongs to the app: `<APP>_TELEMETRY_ENDPOINT` (this app only), then
+`PRODTEL_ENDPOINT` (an operator's switch for every prodtel-based tool), then the app's own
+`endpoint=`. The host's `OTEL_EXPORTER_OTLP_*` vars configure the user's *own* observability
+(a local Jaeger, the OTel operator in a pod); they only count when the app opts in with
+`init(..., otel_env=True)`. This module parses those values and renders them for `status`
+without secrets: header values and URL credentials are never shown.
+"""
+
+from __future__ import annotations
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from typing import Any
+
+    from prodtel.config import Settings
+
+# An HTTP header name (RFC 9110 token).
+_TOKEN = frozenset("!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
+
+
+def parse_url(value: str) -> str:
+    """An http(s) URL, stripped; ValueError (naming no value) otherwise."""
+    from urllib.parse import urlsplit
+
+    url = value.strip()
+    try:
+        u = urlsplit(url)
+        u.port  # noqa: B018 (raises ValueError on a bad port)
+    except ValueError:
+        raise ValueError("not a URL") from None
+    if u.scheme not in ("http", "https") or not u.hostname:
+        raise ValueError("use an http:// or https:// URL")
+    return url
+
+
+def parse_headers(value: str) -> dict[str, str]:
+    """OTLP's header format: `k=v,k2=v2`, values URL-decoded. The error never names a value."""
+    from urllib.parse import unquote
+
+    out: dict[str, str] = {}
+    for i, item in enumerate(value.split(",")):
+        if not item.strip():
+            continue
+        name, eq, raw = item.partition("=")
+        if not eq:
+            raise ValueError(f"entry {i + 1} is not name=value")
+        out[name.strip()] = unquote(raw.strip())
+    return check_headers(out)
+
+
+def check_headers(headers: Mapping[str, str]) -> dict[str, str]:
+    """Valid header names and values (no line breaks), as a new dict; ValueError names the
+    header, never its value."""
+    out: dict[str, str] = {}
+    for name, value in headers.items():
+        if not isinstance(name, str) or not name or not set(name) <= _TOKEN:
+            raise ValueError(f"bad header name {name!r}")
+        if not isinstance(value, str) or any(c in value for c in "\r\n\0"):
+            raise ValueError(f"bad value for header {name!r} (value not shown)")
+        out[name] = value
+    return out
+
+
+def headers_keyword(value: Any) -> dict[str, str] | None:
+    """`init(headers=...)`: a mapping or the OTLP string form. A bad one raises (the app's bug)."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return parse_headers(value)
+    return check_headers(dict(value))
+
+
+def logs_url(base: str | None, full: bool) -> str | None:
+    """The OTLP/HTTP logs URL: a base URL gets `/v1/logs`, unless it already ends with it or
+    it came from a var that holds a full URL (OTEL_EXPORTER_OTLP_LOGS_ENDPOINT)."""
+    if not base:
+        return None
+    if full or base.rstrip("/").endswith("/v1/logs"):
+        return base
+    return base.rstrip("/") + "/v1/logs"
+
+
+def safe_url(url: str | None) -> str | None:
+    """The URL without credentials (`user:pass@` becomes `***@`), for display."""
+    if not url or "@" not in url:
+        return url
+    from urllib.parse import urlsplit, urlunsplit
+
+    u = urlsplit(url)
+    if "@" not in u.netloc:
+        return url
+    return urlunsplit(u._replace(netloc="***@" + u.netloc.rpartition("@")[2]))
+
+
+def explain(settings: Settings) -> list[dict[str, str | None]]:
+    """One row per endpoint source in precedence order, for `status --explain`: its value
+    (credentials masked) and its effect. Rows for the host's OTel vars say why they are ignored."""
+    from prodtel.config import PARAMS
+
+    spec = next(p for p in PARAMS if p.name == "endpoint")
+    env, won = settings.environ, settings.sources.get("endpoint")
+    active = spec.env_vars(settings.app, settings.otel_env)
+    rows: list[dict[str, str | None]] = []
+    for var in spec.env_vars(settings.app, True):
+        raw = env.get(var) or None
+        if var not in active:
+            effect = "not set" if raw is None else "ignored: the host's OTel setting (otel_env)"
+        elif var == won:
+            effect = "wins"
+        elif raw is None:
+            effect = "not set"
+        else:
+            try:
+                parse_url(raw)
+                effect = "overridden"
+            except ValueError:
+                effect = "ignored: not an http(s) URL"
+        rows.append({"name": f"env {var}", "value": safe_url(raw), "effect": effect})
+    given = settings.given_endpoint
+    kw = "wins" if won == "init()" else "not set" if given is None else "overridden"
+    rows.append({"name": "init(endpoint=)", "value": safe_url(given), "effect": kw})
+    if won == "default":
+        rows.append({"name": "default", "value": None, "effect": "wins: nothing is sent"})
+    return rows
+
+
+def describe(settings: Settings) -> dict[str, Any]:
+    """What `status` shows about delivery settings: no header values, no credentials."""
+    from prodtel.delivery.proxy import find_proxy
+
+    url = settings.logs_url
+    proxy = find_proxy(url) if url else None
+    return {
+        "endpoint": safe_url(url),
+        "endpoint_source": settings.sources.get("endpoint"),
+        "headers": sorted(settings.headers),
+        "ca_file": settings.ca_file,
+        "client_cert": settings.client_cert,
+        "request_timeout": settings.request_timeout,
+        "proxy": proxy.display if proxy else None,
+    }
