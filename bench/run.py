@@ -220,28 +220,54 @@ def section_exit(ctx: dict[str, str], repeats: int) -> None:
     emit("## Exit with 10 events pending (median ms from the end of the program's work to exit)")
     emit(
         f"{repeats} runs each. 'up' = the real collector (peers: a loopback server answering 200);"
-        " 'refused' = nothing listens; 'blackhole' = accepts and never answers.\n"
+        " '100 ms' / '300 ms' = the same behind a userspace proxy delaying every byte that much"
+        " each way; 'refused' = nothing listens; 'blackhole' = accepts and never answers;"
+        " 'DNS silent' = the endpoint by host name, in a private mount namespace whose resolver"
+        " never answers.\n"
     )
+    from tests.support import dns
+    from tests.support.delay_proxy import DelayProxy
     from tests.support.loopback import Listener, refused_url
 
     hole = Listener(blackhole=True)
-    targets = {"up": None, "refused": refused_url(), "blackhole": hole.url}
+    silent = dns.SilentResolver() if dns.available() else None
+    proxies: list[DelayProxy] = []
+
+    def delayed(url: str, ms: int) -> str:
+        host, port = url.removeprefix("http://").rsplit(":", 1)
+        proxies.append(DelayProxy((host, int(port)), ms))
+        return proxies[-1].url
+
+    def targets(up: str) -> dict[str, str]:
+        out = {
+            "up": up,
+            "100 ms": delayed(up, 100),
+            "300 ms": delayed(up, 300),
+            "refused": refused_url(),
+            "blackhole": hole.url,
+        }
+        if silent is not None:
+            out["DNS silent"] = "http://telemetry.example.com:" + up.rsplit(":", 1)[1]
+        return out
+
+    by_backend = {"collector": targets(ctx["collector"]), "null": targets(ctx["null"])}
     work = Path(tempfile.mkdtemp())
     seen(work)
     sdks = os.environ.get("BENCH_EXIT_SDKS", "prodtel-off,prodtel,otel,posthog,segment,sentry")
     sdks = sdks.split(",")
     table: dict[str, dict[str, float]] = {}
     for sdk in sdks:
-        for mode, url in targets.items():
-            up = ctx["collector"] if sdk in ("prodtel", "prodtel-off", "otel") else ctx["null"]
-            env = base_env(work, BENCH_ENDPOINT=url or up)
+        backend = "collector" if sdk in ("prodtel", "prodtel-off", "otel") else "null"
+        for mode, url in by_backend[backend].items():
+            env = base_env(work, BENCH_ENDPOINT=url)
             if sdk == "prodtel-off":
                 env["BENCHAPP_TELEMETRY"] = "off"
+            wrap = dns.resolver_cmd([], work) if mode == "DNS silent" else []
             vals = []
             for i in range(repeats):
                 progress(f"exit: {sdk} / {mode} ({i + 1}/{repeats})")
                 p = subprocess.Popen(
-                    [PY, str(SCEN / "exit_latency.py"), sdk.removesuffix("-off")],
+                    [*wrap, PY, str(SCEN / "exit_latency.py"), sdk.removesuffix("-off")],
                     env=env,
                     stdout=subprocess.PIPE,
                     stderr=subprocess.DEVNULL,
@@ -254,15 +280,67 @@ def section_exit(ctx: dict[str, str], repeats: int) -> None:
                 vals.append((ended - float(line.split()[1])) * 1000)
             table.setdefault(sdk, {})[mode] = statistics.median(vals)
     hole.close()
-    emit("| SDK | up | refused | blackhole |")
-    emit("|---|---:|---:|---:|")
+    for proxy in proxies:
+        proxy.close()
+    modes = list(by_backend["collector"])
+    emit("| SDK | " + " | ".join(modes) + " |")
+    emit("|---|" + "---:|" * len(modes))
     for sdk, row in table.items():
-        emit(f"| {sdk} | " + " | ".join(f"{row[m]:,.0f}" for m in targets) + " |")
+        emit(f"| {sdk} | " + " | ".join(f"{row[m]:,.0f}" for m in modes) + " |")
+    off = table.get("prodtel-off")
+    if off and "prodtel" in table:
+        over = " | ".join(f"{table['prodtel'][m] - off[m]:+,.0f}" for m in modes)
+        emit(f"| prodtel over telemetry off | {over} |")
     emit(
-        "\nprodtel's exit writes what is queued to the outbox, tries one send within "
-        "PRODTEL_EXIT_TIMEOUT, and leaves the rest to a detached uploader.\n"
+        "\nprodtel's exit writes what is queued to the outbox and sends it within "
+        "PRODTEL_EXIT_TIMEOUT only when the answer can come in time (the POST time is measured "
+        "and kept per endpoint) and the host name is already resolved; otherwise a detached "
+        "uploader sends it. A request whose answer is late keeps its lease and its socket goes "
+        "to the uploader.\n"
     )
     CHART["exit ms (blackhole)"] = {k: v["blackhole"] for k, v in table.items()}
+    if silent is not None:
+        silent.close()
+
+
+def section_duplicates(ctx: dict[str, str], runs: int) -> None:
+    """Exactly once: `runs` short processes each leave 10 events at exit; count what a fresh
+    collector (behind the delaying proxy) got, by log.record.uid, after the uploaders ended."""
+    import collections
+
+    from tests.support.delay_proxy import DelayProxy
+
+    emit(f"## Duplicates and losses at exit: {runs} runs x 10 events per column (prodtel)")
+    emit("Counted by log.record.uid in the collector's file output, 20 s after the last run.\n")
+    emit("| collector | delivered | duplicates | lost |")
+    emit("|---|---:|---:|---:|")
+    for ms in (0, 100, 300):
+        work = Path(tempfile.mkdtemp())
+        seen(work)
+        with Collector(work / "collector") as c, DelayProxy(("127.0.0.1", c.http_port), ms) as p:
+            env = base_env(work, BENCH_ENDPOINT=p.url)
+            for i in range(runs):
+                progress(f"duplicates: {ms} ms each way ({i + 1}/{runs})")
+                subprocess.run(
+                    [PY, str(SCEN / "exit_latency.py"), "prodtel"],
+                    env=env,
+                    stdout=subprocess.DEVNULL,
+                    check=True,
+                )
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline:
+                if sum(1 for _ in c.log_records()) >= runs * 10:
+                    break
+                time.sleep(0.5)
+            time.sleep(20)  # uploaders still running would add their copies now
+            uids = collections.Counter(
+                r["attributes"].get("log.record.uid")
+                for r in c.log_records()
+                if r["event_name"] == "script_exported"
+            )
+        dups = sum(n - 1 for n in uids.values())
+        emit(f"| {ms} ms each way | {len(uids)} | {dups} | {runs * 10 - len(uids)} |")
+    emit()
 
 
 def section_burst(ctx: dict[str, str], n: int) -> None:
@@ -305,6 +383,9 @@ SECTIONS: dict[str, Callable[[dict[str, str]], None]] = {
         n=int(os.environ.get("BENCH_EVENTS", 20000)),
     ),
     "exit": lambda ctx: section_exit(ctx, repeats=int(os.environ.get("BENCH_EXIT_REPEATS", 5))),
+    "duplicates": lambda ctx: section_duplicates(
+        ctx, runs=int(os.environ.get("BENCH_DUP_RUNS", 50))
+    ),
     "burst": lambda ctx: section_burst(ctx, n=int(os.environ.get("BENCH_BURST", 1_000_000))),
 }
 
@@ -344,9 +425,10 @@ def main() -> int:
         )
         for name in wanted:
             SECTIONS[name](ctx)
-    (RESULTS / "latest.md").write_text("\n".join(OUT) + "\n")
-    chart(RESULTS / "latest.png")
-    progress(f"results: {RESULTS / 'latest.md'}")
+    name = os.environ.get("BENCH_RESULT", "latest")  # e.g. "exit" for `run.py exit duplicates`
+    (RESULTS / f"{name}.md").write_text("\n".join(OUT) + "\n")
+    chart(RESULTS / f"{name}.png")
+    progress(f"results: {RESULTS / name}.md")
     return 0
 
 

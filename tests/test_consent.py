@@ -88,6 +88,7 @@ def test_explain_lists_every_source() -> None:
         "env DO_NOT_TRACK",
         "env OTEL_SDK_DISABLED",
         "CI detection (none)",
+        "AI agent detection (none)",
     ]
     assert d.winner == "env DO_NOT_TRACK"
     by = {s.name: s.effect for s in d.sources}

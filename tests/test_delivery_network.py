@@ -17,7 +17,7 @@ from tests.support.collector import Collector
 from tests.support.delay_proxy import DelayProxy
 from tests.support.loopback import free_port, wait_until
 
-pytestmark = pytest.mark.e2e  # starts the real collector and proxies
+pytestmark = pytest.mark.e2e  # the real collector, real processes, a private resolver
 
 # init, 3 ticks numbered from argv[2], then exit (optionally: disable, or a Sentry message).
 APP = """

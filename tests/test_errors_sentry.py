@@ -199,7 +199,7 @@ def test_nothing_but_events_leaves_no_sessions_or_client_reports(start: Any, hom
 def test_allowed_truth_table(handled: bool) -> None:
     class T:
         worker = object()
-        decision = type("D", (), {"level": 0, "allows": None})()
+        decision = type("D", (), {"level": 0, "allows": None, "local": False})()
 
     t: Any = T()
     event = {"exception": {"values": [{"mechanism": {"handled": handled}}]}}

@@ -32,7 +32,9 @@ def test_os_type_uses_semconv_values(plat: str, os_type: str) -> None:
 
 
 def test_resource_has_exactly_the_documented_keys() -> None:
-    attrs = resource.attributes("app", "1.0", "iid", "sid", environment="prod", ci="CI")
+    attrs = resource.attributes(
+        "app", "1.0", "iid", "sid", environment="prod", ci="CI", agent="claude_code"
+    )
     assert set(attrs) == set(resource.KEYS)
     assert set(attrs) == {
         "service.name",
@@ -49,4 +51,5 @@ def test_resource_has_exactly_the_documented_keys() -> None:
         "telemetry.sdk.version",
         "deployment.environment.name",
         "prodtel.ci",
+        "prodtel.agent",
     }

@@ -108,14 +108,14 @@ def test_names_and_every_string_are_scrubbed_or_dropped(on: None, receiver: OTLP
     assert t is not None and t.drops["unknown_span"] == 2  # "notify ..." and "linked"
 
 
-@pytest.mark.parametrize("state", ["before init", "DO_NOT_TRACK", "level crash"])
+@pytest.mark.parametrize("state", ["before init", "DO_NOT_TRACK", "level crash", "level local"])
 def test_the_providers_are_real_in_every_consent_state(
     state: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     if state == "DO_NOT_TRACK":
         monkeypatch.setenv("DO_NOT_TRACK", "1")
-    if state == "level crash":
-        monkeypatch.setenv("SPANS_TELEMETRY", "crash")
+    if state.startswith("level "):
+        monkeypatch.setenv("SPANS_TELEMETRY", state.removeprefix("level "))
     if state != "before init":
         prodtel.init(CAT, "1.0", endpoint=refused_url(), config_dir=str(tmp_path))
     tp, lp = otel.tracer_provider(), otel.logger_provider()

@@ -49,8 +49,7 @@ elif sdk == "segment":
 elif sdk == "sentry":
     import sentry_sdk
 
-    port = endpoint().rsplit(":", 1)[1]
-    sentry_sdk.init(f"http://key@127.0.0.1:{port}/1")
+    sentry_sdk.init(endpoint().replace("://", "://key@", 1) + "/1")
     for _ in range(10):
         sentry_sdk.capture_message(EVENT)
 else:

@@ -111,6 +111,7 @@ def init(
     command: str | None = None,
     cli_flag: str | None = None,
     ci: str | None = None,
+    agent: str | None = None,
     show_notice: bool | None = None,
     notice: str | None = None,
     test_hooks: TestHooks | None = None,
@@ -151,6 +152,7 @@ def init(
         command: overrides `Policy.command`, the program name users type; for tests.
         cli_flag: overrides `Policy.cli_flag`, the opt-out flag named in the notice; for tests.
         ci: overrides `Policy.ci` ("send", "suppress" or "tag"); for tests.
+        agent: overrides `Policy.agent` ("send", "suppress" or "tag"); for tests.
         show_notice: False never shows the first-run notice (`Policy(notice="never")`); for tests.
         notice: overrides `Policy.notice`: "tty" (the notice only on a terminal) or "always".
         test_hooks: `prodtel.testing.TestHooks(clock=..., installation_id=..., environ=...)`.

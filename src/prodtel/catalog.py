@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import math
 
-from prodtel._builtins import COMMAND, DISABLED, ENABLED, EXCEPTION
+from prodtel._builtins import COMMAND, DELETION, DISABLED, ENABLED, EXCEPTION
 from prodtel.counters import count
 from prodtel.policy import Policy
 
@@ -36,7 +36,7 @@ _TYPE_NAMES = {str: "string", int: "integer", float: "number", bool: "boolean"}
 _SEGMENT_START = set("abcdefghijklmnopqrstuvwxyz")
 _SEGMENT_CHARS = _SEGMENT_START | set("0123456789_")
 # Names prodtel itself sends: an app may not declare them (docs/conventions.md).
-RESERVED_EVENTS = frozenset({COMMAND, ENABLED, DISABLED, EXCEPTION})
+RESERVED_EVENTS = frozenset({COMMAND, ENABLED, DISABLED, EXCEPTION, DELETION})
 RESERVED_ATTRS = frozenset({"log.record.uid"})
 DEFAULT_MAX_LENGTH = 256
 _INFINITIES = (math.inf, -math.inf)
@@ -168,11 +168,19 @@ class Catalog:
         context: Iterable[Attr] = (),
         docs_url: str | None = None,
         include_builtins: bool = True,
+        retention_days: int | None = None,
         policy: Policy | None = None,
         spans: Iterable[Span] = (),
     ) -> None:
         self.app = app
         self.docs_url = docs_url
+        if retention_days is not None and (type(retention_days) is not int or retention_days < 1):
+            raise CatalogError(
+                f"retention_days must be a whole number >= 1, not {retention_days!r}"
+            )
+        # How long the analytics store keeps a record: stated on the usage page, enforced by
+        # `prodtel analytics ingest --catalog` (a table TTL).
+        self.retention_days = retention_days
         self.policy = (policy or Policy()).resolved(app)
         evs, ctx = list(events), list(context)
         for e in evs:
@@ -329,7 +337,7 @@ def _attr_schema(a: Attr) -> dict[str, Any]:
 
 def _check_name(name: str, what: str) -> None:
     """snake_case, optionally namespaced with dots (`usage_report`, `exception.type`)."""
-    if name in (ENABLED, DISABLED) and what == "event":
+    if name in (ENABLED, DISABLED, DELETION) and what == "event":
         return  # built-in names from before the convention; apps cannot declare them
     for segment in name.split("."):
         if not segment or segment[0] not in _SEGMENT_START or not set(segment) <= _SEGMENT_CHARS:
@@ -412,6 +420,15 @@ def builtin_events() -> list[Event]:
                 Attr("exception.handled", bool, "False for crashes, true for reported errors."),
             ],
             level="crash",
+        ),
+        Event(
+            DELETION,
+            "The user asked for the data of an installation to be deleted (`telemetry disable "
+            "--delete` or `reset-id --delete`). It carries the old installation id; sent once, "
+            "also when telemetry is then off, and retried until delivered.",
+            since="0.1.0",
+            attrs=[Attr("source", str, "The command that asked.", enum=["disable", "reset-id"])],
+            level="off",
         ),
     ]
     for e in events:

@@ -45,6 +45,8 @@ Proxies (HTTPS_PROXY, HTTP_PROXY, NO_PROXY) are read as every HTTP client does
 | cli_flag       | - (the opt-out flag the notice names)             | "--no-usage-report"       |
 | cli_opt_out    | - (the app passes its parsed flag)                | False                     |
 | ci             | - ("send", "suppress", "tag": resource `prodtel.ci`) | "send"                 |
+| agent          | - ("send", "suppress", "tag": resource            | "send"                    |
+|                |   `prodtel.agent`; runs driven by an AI agent)    |                           |
 | config_dir     | - (XDG_CONFIG_HOME is honoured via platformdirs)  | platformdirs config dir   |
 | state_dir      | - (sent log, outbox; XDG_STATE_HOME is honoured)  | platformdirs state dir    |
 | show_notice    | -                                                 | True                      |
@@ -229,6 +231,7 @@ PARAMS: tuple[ParamSpec, ...] = (
     ParamSpec("cli_flag", default="--no-usage-report"),
     ParamSpec("cli_opt_out", default=False),
     ParamSpec("ci", default="send", choices=("send", "suppress", "tag")),
+    ParamSpec("agent", default="send", choices=("send", "suppress", "tag")),
     ParamSpec("config_dir"),
     ParamSpec("state_dir"),
     ParamSpec("show_notice", default=True),
@@ -253,6 +256,7 @@ POLICY_FIELDS = {
     "command": "command",
     "cli_flag": "cli_flag",
     "ci": "ci",
+    "agent": "agent",
     "show_notice": "notice",  # "never" -> False
     "notice": "notice",  # "never" -> "tty" (not shown anyway)
 }
@@ -318,6 +322,7 @@ class Settings:
     cli_flag: str
     cli_opt_out: bool
     ci: str
+    agent: str
     config_dir: str | None
     state_dir: str | None
     show_notice: bool

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from prodtel._builtins import COMMAND, DISABLED, ENABLED, EXCEPTION
+from prodtel._builtins import COMMAND, DELETION, DISABLED, ENABLED, EXCEPTION
 from prodtel.versions import version_key
 
 if TYPE_CHECKING:
@@ -26,7 +26,12 @@ RESOURCE_FIELDS = [
     ("app.installation.id", "A random id made on first use, stored on your machine", "a UUID"),
     ("session.id", "A random id per run of the program", "32 hex characters"),
 ]
-BUILTINS = (COMMAND, ENABLED, DISABLED, EXCEPTION)
+BUILTINS = (COMMAND, ENABLED, DISABLED, EXCEPTION, DELETION)
+_AGENT = {
+    "send": "",
+    "suppress": " Nothing is sent from runs driven by AI coding agents.",
+    "tag": " Reports sent from runs driven by AI coding agents say so (`prodtel.agent`).",
+}
 _CI = {
     "send": "",
     "suppress": " Nothing is sent from CI systems.",
@@ -93,6 +98,43 @@ def _first_run(cmd: str, level_env: str, notice: str, default: str) -> list[str]
     ]
 
 
+def your_data(catalog: Catalog, cmd: str) -> list[str]:
+    """Looking before agreeing, deletion and retention: what a user can do about their data."""
+    days = catalog.retention_days
+    kept = (
+        f"Reports are kept for {days} days after they arrive, then deleted automatically."
+        if days
+        else "The authors have not declared a retention period: reports are kept until they "
+        "delete them."
+    )
+    version = catalog.policy.consent_version
+    return [
+        "## Your data: look first, delete, retention",
+        "",
+        f"- `{cmd} telemetry enable --level local` records everything that would be sent and "
+        f"keeps it on your machine, sending nothing: look at it with `{cmd} telemetry show` "
+        f"before you agree. `{cmd} telemetry catalog` lists every event and field the program "
+        "can send.",
+        f"- `{cmd} telemetry status` shows your installation id (`install id`), the random id "
+        "your reports carry.",
+        f"- `{cmd} telemetry disable --delete` turns telemetry off and asks for every usage "
+        f"report of that id to be deleted; `{cmd} telemetry reset-id --delete` asks the same and "
+        "goes on under a new id. The request is sent although telemetry is then off (it is "
+        "your explicit request) and retried by later runs until it arrives.",
+        "- Deletion covers the usage analytics. Crash and error reports already in an error "
+        "tracker (a Sentry backend) are not covered: ask the authors to delete those.",
+        f"- {kept}",
+        *(
+            [
+                f"- Consent version {version}: when the program starts collecting new kinds of "
+                "data, the authors raise it and the first-run notice shows again."
+            ]
+            if version > 1
+            else []
+        ),
+    ]
+
+
 def render(catalog: Catalog) -> str:
     """The page, from the catalog and its `policy` (the same one `prodtel.init()` reads)."""
     app = catalog.app
@@ -114,16 +156,19 @@ def render(catalog: Catalog) -> str:
         "## How to opt out",
         "",
         f"- Run `{cmd} telemetry disable` (and `{cmd} telemetry enable` to opt back in).",
-        f"- Or set `{p.level_env}=off` (or `crash` / `error` to send only crash or error reports).",
+        f"- Or set `{p.level_env}=off` (or `crash` / `error` to send only crash or error reports,"
+        " or `local` to keep everything on your machine).",
         *[f"- Or set `{v}=1`." for v in p.opt_out_envs or ()],
         f"- Or pass `{p.cli_flag}` on the command line.",
         "- Or set `DO_NOT_TRACK=1`, which every prodtel-based tool honours.",
         "",
         f"An opt-out always wins. `{cmd} telemetry status --explain` shows whether telemetry is on "
         f"and which setting decided it; `{cmd} telemetry show` lists the last events actually "
-        f"sent.{_CI[p.ci]}",
+        f"sent.{_CI[p.ci]}{_AGENT[p.agent]}",
         "",
         *_first_run(cmd, p.level_env or "", p.notice, p.default),
+        "",
+        *your_data(catalog, cmd),
         "",
         "## What every report carries",
         "",

@@ -47,17 +47,30 @@ def maybe_show(s: Settings, store: ConsentStore, stream: TextIO | None = None) -
     """Show the notice if it was never shown and may be shown here (a TTY, or anywhere with
     `notice="always"`); record when. True if shown. A missing or broken stderr shows nothing
     and counts nothing."""
+    from prodtel.consent.resolve import seen_version
+
     out = stream or sys.stderr
-    if out is None or store.get("notice_shown_at"):
+    version = s.catalog.policy.consent_version
+    shown_before = store.get("notice_shown_at")
+    if out is None or (shown_before and seen_version(store) >= version):
         return False
     if s.notice != "always" and not _isatty(out):
         return False
+    changed = (
+        f"What {s.app} collects has changed since you last saw this notice"
+        f" (consent version {version}).\n"
+        if shown_before
+        else ""
+    )
     try:
-        out.write(text(s))
+        out.write(changed + text(s))
         out.flush()
     except (OSError, ValueError, AttributeError):  # closed or detached: not shown
         return False
-    store.update(notice_shown_at=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
+    store.update(
+        notice_shown_at=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        consent_version=version,
+    )
     return True
 
 

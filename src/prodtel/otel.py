@@ -129,7 +129,13 @@ class ConsentSampler(Sampler):
         trace_state: TraceState | None = None,
     ) -> SamplingResult:
         t = _running()
-        on = t is not None and t.decision.level >= levels.ALL and bool(t.settings.catalog.spans)
+        # `local` keeps records on this machine and uploads nothing: spans are not recorded.
+        on = (
+            t is not None
+            and t.decision.level >= levels.ALL
+            and not t.decision.local
+            and bool(t.settings.catalog.spans)
+        )
         if not on:
             return SamplingResult(Sampling.DROP)
         # The SDK starts the span with the attributes the sampler returns.
@@ -152,7 +158,8 @@ class PipelineSpanProcessor(SpanProcessor):
         w = t.worker if t is not None else None
         if t is None or w is None:
             return
-        if t.decision.level < levels.ALL:
+        d = t.decision
+        if d.level < levels.ALL or d.local:
             count(t.drops, "consent")
             return
         if span.name not in t.settings.catalog.span_names:

@@ -33,13 +33,27 @@ class Policy:
     cli_flag: the opt-out flag the app parses and passes as `init(cli_opt_out=...)`.
     default: "opt-out" (on after the first-run notice) or "opt-in" (off until enabled).
     ci: in CI, "send", "suppress" (send nothing) or "tag" (send, with resource `prodtel.ci`).
+    agent: in runs driven by an AI coding agent (consent/agents.py), "send", "suppress" or
+        "tag" (send, with resource `prodtel.agent`).
+    consent_version: raise it when the app starts sending new kinds of data: the first-run
+        notice shows again, and an opt-out app sends nothing until it was shown.
     notice: the first-run notice: "tty" (only on a terminal), "always" (also without one:
         CI, containers, scripts) or "never" (then an opt-out app sends only after
         `<command> telemetry enable`).
     command: the program name the notice and the usage page show; default the app name.
     """
 
-    __slots__ = ("ci", "cli_flag", "command", "default", "level_env", "notice", "opt_out_envs")
+    __slots__ = (
+        "agent",
+        "ci",
+        "cli_flag",
+        "command",
+        "consent_version",
+        "default",
+        "level_env",
+        "notice",
+        "opt_out_envs",
+    )
 
     def __init__(
         self,
@@ -51,11 +65,21 @@ class Policy:
         ci: str = "send",
         notice: str = "tty",
         command: str | None = None,
+        agent: str = "send",
+        consent_version: int = 1,
     ) -> None:
         if default not in DEFAULTS:
             raise PolicyError(f"Policy(default=...) must be 'opt-out' or 'opt-in', not {default!r}")
         if ci not in CI_CHOICES:
             raise PolicyError(f"Policy(ci=...) must be 'send', 'suppress' or 'tag', not {ci!r}")
+        if agent not in CI_CHOICES:
+            raise PolicyError(
+                f"Policy(agent=...) must be 'send', 'suppress' or 'tag', not {agent!r}"
+            )
+        if type(consent_version) is not int or consent_version < 1:
+            raise PolicyError(
+                f"Policy(consent_version=...) must be a whole number >= 1, not {consent_version!r}"
+            )
         if isinstance(opt_out_envs, str):
             opt_out_envs = (opt_out_envs,)
         envs = None if opt_out_envs is None else tuple(opt_out_envs)
@@ -75,6 +99,8 @@ class Policy:
         self.ci = ci
         self.notice = notice
         self.command = command
+        self.agent = agent
+        self.consent_version = consent_version
 
     def resolved(self, app: str) -> Policy:
         """A copy with the app-derived defaults filled in (what `catalog.policy` holds)."""
@@ -87,6 +113,8 @@ class Policy:
             ci=self.ci,
             notice=self.notice,
             command=self.command or app,
+            agent=self.agent,
+            consent_version=self.consent_version,
         )
 
     def __repr__(self) -> str:

@@ -53,6 +53,7 @@ KEYS = (
     "telemetry.sdk.version",
     "deployment.environment.name",
     "prodtel.ci",
+    "prodtel.agent",
 )
 
 
@@ -81,6 +82,7 @@ def attributes(
     session_id: str,
     environment: str | None = None,
     ci: str | None = None,
+    agent: str | None = None,
 ) -> dict[str, str]:
     attrs = {
         "service.name": app,
@@ -100,6 +102,8 @@ def attributes(
         attrs["deployment.environment.name"] = environment
     if ci:  # the app's CI policy is "tag": the CI system, by the env var that showed it
         attrs["prodtel.ci"] = ci
+    if agent:  # the app's agent policy is "tag": which AI coding agent drives the run
+        attrs["prodtel.agent"] = agent
     return attrs
 
 

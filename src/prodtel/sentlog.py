@@ -17,12 +17,13 @@ if TYPE_CHECKING:
     from prodtel.spans import SpanData
 
 FILENAME = "sent.jsonl"
+LOCAL_FILENAME = "local.jsonl"  # level `local`: what would have been sent, kept here instead
 MAX_BYTES = 256 * 1024
 KEEP_PER_BATCH = 200  # a burst keeps only its newest records
 
 
-def path(state_dir: str) -> str:
-    return os.path.join(state_dir, FILENAME)
+def path(state_dir: str, filename: str = FILENAME) -> str:
+    return os.path.join(state_dir, filename)
 
 
 def append(state_dir: str, records: list[Record]) -> None:
@@ -69,9 +70,19 @@ def append_request(state_dir: str, gzip_body: bytes) -> None:
     _write(state_dir, lines)
 
 
-def _write(state_dir: str, entries: list[dict[str, Any]]) -> None:
+def append_local(state_dir: str, records: list[Record], resource: dict[str, str]) -> None:
+    """Level `local`: keep records that would have been sent, with the resource they would
+    have carried, in the local log instead."""
+    lines = [
+        {"time": _iso(r[TIME]), "event": r[NAME], "attributes": merged(r), "resource": resource}
+        for r in records[-KEEP_PER_BATCH:]
+    ]
+    _write(state_dir, lines, LOCAL_FILENAME)
+
+
+def _write(state_dir: str, entries: list[dict[str, Any]], filename: str = FILENAME) -> None:
     text = "".join(json.dumps(x, sort_keys=True, default=str) + "\n" for x in entries)
-    p = path(state_dir)
+    p = path(state_dir, filename)
     try:
         os.makedirs(state_dir, exist_ok=True)
         with open(p, "a", encoding="utf-8") as f:
@@ -89,9 +100,9 @@ def _write(state_dir: str, entries: list[dict[str, Any]]) -> None:
         pass  # an unwritable state dir must never break sending
 
 
-def read(state_dir: str, n: int = 20) -> list[dict[str, Any]]:
+def read(state_dir: str, n: int = 20, filename: str = FILENAME) -> list[dict[str, Any]]:
     try:
-        with open(path(state_dir), encoding="utf-8") as f:
+        with open(path(state_dir, filename), encoding="utf-8") as f:
             lines = f.readlines()[-n:]
     except OSError:
         return []

@@ -48,8 +48,10 @@ class Telemetry:
         self.resource: dict[str, str] = {}
         self._scrubber: Scrubber | None = None
         self.max_queue = 100_000
+        self.local = False  # the running worker keeps records locally (level `local`)
         self.transport: HttpTransport | None = None
-        self.notice_due = self.decision.first_run and settings.show_notice
+        d = self.decision
+        self.notice_due = (d.first_run or d.renotice) and settings.show_notice
         if self.notice_due or (settings.debug and self.decision.level == levels.OFF):
             from prodtel import notice
 
@@ -62,6 +64,11 @@ class Telemetry:
                 notice.explain_off(settings, self.decision)
         if self.decision.level > levels.OFF:
             self._start()
+        loaded = self.consent.loaded
+        if loaded is not None and loaded.get("deletion_requests"):
+            from prodtel import deletion
+
+            deletion.retry_in_background(settings, loaded)
 
     @property
     def decision(self) -> Decision:
@@ -121,12 +128,18 @@ class Telemetry:
         s = self.settings
         iid = s.installation_id or identity.installation_id(self.store)
         ci = self.decision.ci_var if s.ci == "tag" else None
+        agent = self.decision.agent if s.agent == "tag" else None
         self.resource = resource.attributes(
-            s.app, s.version, iid, identity.session_id(), s.environment, ci
+            s.app, s.version, iid, identity.session_id(), s.environment, ci, agent
         )
         sink: sinks.Sink
         uploader = None
-        if sinks.override is not None:
+        self.local = self.decision.local
+        if self.local:  # before the test override too: at `local` nothing is sent, anywhere
+            from prodtel.delivery.local import LocalSink
+
+            sink = LocalSink(self.state_dir, self.resource, self.stats)
+        elif sinks.override is not None:
             sink = sinks.override
         elif s.debug:
             sink = sinks.DebugSink(self.resource)
@@ -163,19 +176,36 @@ class Telemetry:
         self.worker.start()
 
     # -- consent transitions (the `telemetry enable|disable|reset-id` commands, or an app's UI) --
-    def enable(self, level: int = levels.ALL, source: str = "command") -> Decision:
-        """Persist the user's choice and apply it now. Emits TelemetryEnabled if it may leave."""
+    def enable(
+        self, level: int = levels.ALL, source: str = "command", local: bool = False
+    ) -> Decision:
+        """Persist the user's choice and apply it now. Emits TelemetryEnabled if it may leave.
+        `local`: record at `level` but keep everything on this machine (level `local`)."""
         was = self.decision.level
         now = self.clock()
-        changes: dict[str, Any] = {"level": levels.name(level), "decided_by": source}
+        name = levels.LOCAL if local else levels.name(level)
+        changes: dict[str, Any] = {
+            "level": name,
+            "decided_by": source,
+            "consent_version": self.settings.catalog.policy.consent_version,
+        }
+        if local:
+            changes["local_at_ns"] = now  # other processes stop uploading what follows
         if was == levels.OFF or not self.store.get("enabled_at_ns"):
             changes["enabled_at_ns"] = now  # opt-in date: nothing recorded before it leaves
         changes.update(disabled_at_ns=None, prior_level=None)
         self.store.update(**changes)
         self.decision = self.consent.resolve()
+        if self.worker is not None and self.local != self.decision.local:
+            # Switching between uploading and local: what is queued leaves (or stays) under
+            # the old choice, then a new pipeline starts with the right sink.
+            w, self.worker = self.worker, None
+            w.shutdown(self.settings.exit_timeout)
         if self.decision.level > levels.OFF:
             if self.worker is None:
                 self._start()
+            if self.decision.local:
+                return self.decision
             self.track(
                 ENABLED,
                 {"level": levels.name(self.decision.level), "source": source},
@@ -208,6 +238,20 @@ class Telemetry:
         self.store.update(level="off", decided_by=source, disabled_at_ns=now)
         self.decision = self.consent.resolve()
         return self.decision
+
+    def request_deletion(self, source: str, timeout: float = 5.0) -> dict[str, Any]:
+        """A new installation id, and a deletion request for the old one sent now (or by a
+        later run if the endpoint cannot be reached): see prodtel.deletion."""
+        from prodtel import deletion
+
+        old = deletion.request(self.store, source, self.clock())
+        sent, queued = deletion.deliver(self.settings, self.store, timeout) if old else (0, 0)
+        return {
+            "deleted_installation_id": old,
+            "installation_id": self.store.get("installation_id"),
+            "request_delivered": old is not None and queued == 0 and sent > 0,
+            "requests_queued": queued,
+        }
 
     def reset_id(self) -> str:
         from prodtel import identity

@@ -105,6 +105,10 @@ class ClickHouse:
         names = list(result.column_names)
         return [{n: plain(v) for n, v in zip(names, r, strict=True)} for r in result.result_rows]
 
+    def execute(self, sql: str, params: Params | None = None) -> None:
+        """A statement without a result (DDL, INSERT ... SELECT, DELETE)."""
+        self.client.command(sql, parameters=_server_params(params))
+
     def close(self) -> None:
         self.client.close()
 

@@ -181,6 +181,7 @@ class FileResult:
 class IngestResult:
     files: list[FileResult] = field(default_factory=list)
     seconds: float = 0.0
+    deleted: dict[str, Any] = field(default_factory=dict)  # analytics/deletion.py apply()
 
     @property
     def records(self) -> int:
@@ -333,6 +334,9 @@ def ingest(
     out = IngestResult()
     for p in expand(paths):
         out.files.append(ingest_file(db, p, on_progress))
+    from prodtel.analytics import deletion
+
+    out.deleted = deletion.apply(db)  # deletion requests that arrived, and late rows of old ones
     out.seconds = time.perf_counter() - t0
     return out
 
@@ -353,5 +357,6 @@ def describe(result: IngestResult) -> dict[str, Any]:
         "records": result.records,
         "inserted": result.inserted,
         "duplicates": result.duplicates,
+        "deleted": result.deleted,
         "seconds": round(result.seconds, 3),
     }

@@ -1,4 +1,4 @@
-"""`prodtel analytics ingest|report`, also `python -m prodtel.analytics ingest|report`.
+"""`prodtel analytics ingest|report|forget`, also `python -m prodtel.analytics ...`.
 
 `register(subparsers)` mounts the `analytics` command on the prodtel CLI's argparse parser;
 `main(argv)` runs it on its own. Heavy imports (chDB, clickhouse-connect, rich) happen only
@@ -33,7 +33,9 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
 
 
 def add_commands(p: argparse.ArgumentParser) -> None:
-    sub = p.add_subparsers(dest="analytics_command", required=True, metavar="{ingest,report}")
+    sub = p.add_subparsers(
+        dest="analytics_command", required=True, metavar="{ingest,report,forget}"
+    )
     db_help = f"chDB folder (default: ${DB_ENV} or ./{DEFAULT_DB})"
 
     i = sub.add_parser(
@@ -54,7 +56,13 @@ def add_commands(p: argparse.ArgumentParser) -> None:
         type=_positive_int,
         metavar="N",
         help="keep N days: sets the table's TTL (kept for later ingests; rows older than N days"
-        " go at the next merge). Default: keep everything",
+        " go at the next merge). Default: the --catalog's retention_days, else keep everything",
+    )
+    i.add_argument(
+        "--catalog",
+        metavar="MODULE:ATTR",
+        help="the app's catalog: its retention_days (the period its usage page states) sets"
+        " the TTL",
     )
     i.set_defaults(analytics_run=_ingest)
 
@@ -92,8 +100,38 @@ def add_commands(p: argparse.ArgumentParser) -> None:
     )
     r.add_argument("--json", action="store_true", help="print the report as JSON (stable format)")
     r.add_argument("--html", type=Path, metavar="FILE", help="also write a self-contained page")
+    r.add_argument(
+        "--public",
+        action="store_true",
+        help="only aggregates safe to publish: counted sections, no cell from fewer than"
+        " --min-installations installations (the --html page too)",
+    )
+    r.add_argument(
+        "--min-installations",
+        type=int,
+        default=10,
+        metavar="K",
+        help="with --public: the smallest cohort a published figure may come from (10)",
+    )
     r.add_argument("--wait", type=float, default=5.0, help="seconds to wait for the folder lock")
     r.set_defaults(analytics_run=_report)
+
+    f = sub.add_parser(
+        "forget",
+        help="delete every row of an installation id (deletion requests)",
+        description="Delete every analytics row of the given installation ids, and remember "
+        "them so rows arriving later go too. Without --installation-id: apply the deletion "
+        "requests the SDK sent (TelemetryDeletionRequested), as `ingest` does after each run; "
+        "run it on a schedule against a ClickHouse server the collector writes to.",
+    )
+    f.add_argument(
+        "--installation-id", action="append", default=[], metavar="ID", help="repeatable"
+    )
+    f.add_argument("--db", type=Path, default=None, help=db_help)
+    f.add_argument("--clickhouse", metavar="URL", help="a ClickHouse server instead of chDB")
+    f.add_argument("--wait", type=float, default=5.0, help="seconds to wait for the folder lock")
+    f.add_argument("--json", action="store_true", help="print the result as JSON")
+    f.set_defaults(analytics_run=_forget)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -136,8 +174,12 @@ def _ingest(args: argparse.Namespace) -> int:
 
     err = Console(stderr=True)
     show = not args.no_progress and not args.json and err.is_terminal
+    keep = args.retention_days
+    if keep is None and args.catalog:
+        from prodtel.catalog_loader import load_catalog
+
+        keep = load_catalog(args.catalog).retention_days
     with Chdb(_db(args), wait=args.wait) as db:
-        keep = args.retention_days
         if show:
             result = _with_progress(err, db, args.paths, keep)
         else:
@@ -225,6 +267,15 @@ def _report(args: argparse.Namespace) -> int:
         )
     finally:
         backend.close()
+    if args.public:
+        from prodtel.analytics import public
+
+        p = public.build(r, args.min_installations)
+        if args.html:
+            args.html.write_text(public.render_html(p), encoding="utf-8")
+            print(f"wrote {args.html}", file=sys.stderr)
+        print(json.dumps(p, indent=2) if args.json else public.render_text(p))
+        return 0
     if args.html:
         from prodtel.analytics import html
 
@@ -236,6 +287,38 @@ def _report(args: argparse.Namespace) -> int:
         from prodtel.analytics import terminal
 
         terminal.render(r)
+    return 0
+
+
+def _forget(args: argparse.Namespace) -> int:
+    from prodtel.analytics import deletion
+
+    backend: Any
+    if args.clickhouse:
+        from prodtel.analytics.backend import ClickHouse
+
+        backend = ClickHouse(args.clickhouse)
+    else:
+        from prodtel.analytics.backend import Chdb
+
+        if not _db(args).is_dir():
+            raise FileNotFoundError(f"{_db(args)} does not exist: run `analytics ingest` first")
+        backend = Chdb(_db(args), wait=args.wait)
+    try:
+        if args.installation_id:
+            result = deletion.forget(backend, args.installation_id)
+        else:
+            result = deletion.apply(backend)
+    finally:
+        backend.close()
+    if args.json:
+        print(json.dumps(result, indent=2))
+    else:
+        ids = result["installations"]
+        print(
+            f"deleted {result['rows']:,} rows; installations forgotten now: "
+            f"{', '.join(ids) if ids else 'none'}"
+        )
     return 0
 
 

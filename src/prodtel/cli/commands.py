@@ -32,6 +32,7 @@ def status(t: Telemetry, explain: bool = False) -> dict[str, Any]:
         "endpoint": safe_url(t.settings.logs_url),
         "delivery": _delivery(t),
         "ci": d.ci,
+        "agent": d.agent,
         "problems": list(d.problems)
         + ([st.problem] if st.problem and st.problem not in d.problems else []),
         "drops": dict(t.drops),
@@ -40,10 +41,20 @@ def status(t: Telemetry, explain: bool = False) -> dict[str, Any]:
     }
     data["problems"] += _delivery_problems(data["delivery"])
     data["problems"] += [p for p in data["outbox"]["problems"] if p not in data["problems"]]
+    from prodtel.consent.resolve import seen_version
+
+    version = t.settings.catalog.policy.consent_version
+    data["consent_version"] = {"app": version, "seen": seen_version(st)}
     if d.first_run:
         from prodtel import notice
 
-        data["why"], data["how_to_enable"] = notice.why_off(t.settings, st.get("notice_shown_at"))
+        shown = st.get("notice_shown_at") if seen_version(st) >= version else None
+        data["why"], data["how_to_enable"] = notice.why_off(t.settings, shown)
+        if d.winner.startswith("consent version"):
+            data["why"] = (
+                f"the app now collects new kinds of data (consent version {version}); nothing "
+                "is sent until its notice has been shown"
+            )
     if explain:
         data["sources"] = [s.as_dict() for s in d.sources]
         data["endpoint_sources"] = explain_endpoint(t.settings)
@@ -99,6 +110,8 @@ def _outbox(t: Telemetry) -> dict[str, Any]:
 
 def render_status(data: dict[str, Any]) -> str:
     state = "ON" if data["enabled"] else "OFF"
+    if data["level"] == "local":
+        state = "LOCAL (recorded on this machine, nothing is sent)"
     lines = [
         f"{data['app']} telemetry is {state} (level: {data['level']})",
         f"  decided by: {data['decided_by']}",
@@ -171,24 +184,49 @@ def _decided(source: str, winner: str) -> bool:
 
 
 def enable(t: Telemetry, level: str = "all") -> dict[str, Any]:
-    lv = levels.parse(level)
-    if lv is None or lv == levels.OFF:
-        raise ValueError(f"level must be crash, error or all, not {level!r}")
-    d = t.enable(lv, source="command")
-    out = {"requested": levels.name(lv), "level": d.level_name, "decided_by": d.winner}
+    choice = levels.parse_choice(level)
+    if choice is None or choice[0] == levels.OFF:
+        raise ValueError(f"level must be crash, error, all or local, not {level!r}")
+    lv, local = choice
+    d = t.enable(lv, source="command", local=local)
+    requested = levels.LOCAL if local else levels.name(lv)
+    out = {"requested": requested, "level": d.level_name, "decided_by": d.winner}
     if d.level < lv:
         out["note"] = f"saved, but {d.winner} keeps telemetry at {d.level_name}"
     return out
 
 
-def disable(t: Telemetry) -> dict[str, Any]:
+def disable(t: Telemetry, delete: bool = False) -> dict[str, Any]:
     d = t.disable(source="command")
-    return {"level": d.level_name, "decided_by": d.winner, "pending": t.settings.on_disable}
+    out: dict[str, Any] = {
+        "level": d.level_name,
+        "decided_by": d.winner,
+        "pending": t.settings.on_disable,
+    }
+    if delete:
+        _purge_outbox(t)  # what the old id still had queued would only be deleted again
+        out["pending"] = "purge"
+        out.update(t.request_deletion("disable"))
+    return out
+
+
+def _purge_outbox(t: Telemetry) -> None:
+    from prodtel.delivery.outbox import Outbox
+
+    try:
+        box = Outbox(t.state_dir)
+        box.purge()
+        box.close()
+    except Exception:  # a broken state dir must not stop the deletion request
+        pass
 
 
 def show(t: Telemetry, n: int = 20) -> list[dict[str, Any]]:
+    """The last records sent; at level `local`, the last ones kept instead of sent."""
     from prodtel import sentlog
 
+    if t.decision.local:
+        return sentlog.read(t.state_dir, n, sentlog.LOCAL_FILENAME)
     return sentlog.read(t.state_dir, n)
 
 
@@ -248,8 +286,34 @@ def _pending_spans(resource_spans: list[dict[str, Any]]) -> list[dict[str, Any]]
     ]
 
 
-def reset_id(t: Telemetry) -> dict[str, Any]:
+def catalog(t: Telemetry) -> dict[str, Any]:
+    """Everything the app can send, for a security or legal review (catalog_view.py)."""
+    from prodtel import catalog_view
+
+    return catalog_view.describe(t.settings.catalog)
+
+
+def reset_id(t: Telemetry, delete: bool = False) -> dict[str, Any]:
+    if delete:
+        return t.request_deletion("reset-id")
     return {"installation_id": t.reset_id()}
+
+
+def deletion_text(app: str, data: dict[str, Any]) -> str:
+    """What `--delete` did, in words."""
+    old = data.get("deleted_installation_id")
+    if old is None:
+        return f"{app} had no installation id yet: there is nothing to delete."
+    when = (
+        "The deletion request was delivered."
+        if data["request_delivered"]
+        else "The endpoint could not be reached: the request is kept and retried by the next run."
+    )
+    return (
+        f"Asked for every analytics record of installation {old} to be deleted. {when}"
+        f" New installation id: {data['installation_id']}. Error reports already in an error"
+        " tracker (Sentry) are not covered."
+    )
 
 
 def render(data: Any) -> str:

@@ -17,13 +17,15 @@ if TYPE_CHECKING:
 
     from prodtel.telemetry import Telemetry
 
-COMMANDS = ("status", "enable", "disable", "show", "pending", "reset-id")
-LEVELS = ["crash", "error", "all"]
+COMMANDS = ("status", "enable", "disable", "show", "pending", "reset-id", "catalog")
+LEVELS = ["crash", "error", "all", "local"]
 # One help text per option, so argparse, click and typer say the same.
 _OPT_HELP = {
     "json": "machine-readable output",
     "explain": "show every consent source",
-    "level": "what to send: crash reports, also handled errors, or all usage",
+    "level": "what to send: crash reports, also handled errors, all usage, or all kept on this"
+    " machine and never sent (local)",
+    "delete": "also ask for the data already sent under the installation id to be deleted",
     "n": "how many events",
 }
 
@@ -38,18 +40,26 @@ def _telemetry() -> Telemetry:
 
 
 def execute(
-    cmd: str, *, as_json: bool = False, explain: bool = False, level: str = "all", n: int = 20
+    cmd: str,
+    *,
+    as_json: bool = False,
+    explain: bool = False,
+    level: str = "all",
+    n: int = 20,
+    delete: bool = False,
 ) -> int:
     """Run one telemetry command and print its result. Returns the exit code. Never a
     traceback: whatever breaks is one line on stderr and exit code 1."""
     try:
-        return _execute(cmd, as_json=as_json, explain=explain, level=level, n=n)
+        return _execute(cmd, as_json=as_json, explain=explain, level=level, n=n, delete=delete)
     except Exception as e:
         print(f"error: telemetry {cmd} failed: {type(e).__name__}: {e}", file=sys.stderr)
         return 1
 
 
-def _execute(cmd: str, *, as_json: bool, explain: bool, level: str, n: int) -> int:
+def _execute(
+    cmd: str, *, as_json: bool, explain: bool, level: str, n: int, delete: bool = False
+) -> int:
     t = _telemetry()
     t.notice_due = False  # a telemetry command is the user's answer: never print the notice
     data: Any
@@ -65,21 +75,35 @@ def _execute(cmd: str, *, as_json: bool, explain: bool, level: str, n: int) -> i
         text = f"{t.settings.app} telemetry enabled at level {data['level']}" + (
             f" ({data['note']})" if "note" in data else ""
         )
+        if data["level"] == "local":
+            text += (
+                ": everything is recorded and kept on this machine, nothing is sent."
+                f" See it with `{t.settings.command} telemetry show`."
+            )
     elif cmd == "disable":
-        data = commands.disable(t)
+        data = commands.disable(t, delete=delete)
         text = (
             f"{t.settings.app} telemetry disabled. Nothing recorded from now on will be "
             f"sent; earlier records: {data['pending'].replace('_', ' ')}."
         )
+        if delete:
+            text += "\n" + commands.deletion_text(t.settings.app, data)
     elif cmd == "show":
         data = commands.show(t, n)
         text = commands.render(data)
     elif cmd == "pending":
         data = commands.pending(t)
         text = commands.render(data)
+    elif cmd == "catalog":
+        from prodtel import catalog_view
+
+        data = commands.catalog(t)
+        text = catalog_view.render(data)
     elif cmd == "reset-id":
-        data = commands.reset_id(t)
+        data = commands.reset_id(t, delete=delete)
         text = f"new installation id: {data['installation_id']}"
+        if delete:
+            text = commands.deletion_text(t.settings.app, data)
     else:
         print(f"error: unknown telemetry command {cmd!r}", file=sys.stderr)
         return 2
@@ -104,6 +128,8 @@ def add_argparse(subparsers: argparse._SubParsersAction[Any], name: str = "telem
             c.add_argument("--level", choices=LEVELS, default="all", help=_OPT_HELP["level"])
         if cmd == "show":
             c.add_argument("-n", type=int, default=20, help=_OPT_HELP["n"])
+        if cmd in ("disable", "reset-id"):
+            c.add_argument("--delete", action="store_true", help=_OPT_HELP["delete"])
 
 
 def run_argparse(args: argparse.Namespace) -> int:
@@ -113,6 +139,7 @@ def run_argparse(args: argparse.Namespace) -> int:
         explain=getattr(args, "explain", False),
         level=getattr(args, "level", "all"),
         n=getattr(args, "n", 20),
+        **({"delete": args.delete} if hasattr(args, "delete") else {}),
     )
 
 
@@ -123,6 +150,7 @@ _HELP = {
     "show": "the last events actually sent",
     "pending": "what is recorded and not sent yet",
     "reset-id": "make a new anonymous installation id",
+    "catalog": "every event the app can send, with each attribute's type and meaning",
 }
 
 
@@ -153,10 +181,13 @@ def click_group(name: str = "telemetry") -> click.Group:
     def enable(as_json: bool, level: str) -> None:
         sys.exit(execute("enable", as_json=as_json, level=level))
 
+    delete_opt = click.option("--delete", is_flag=True, help=_OPT_HELP["delete"])
+
     @group.command(help=_HELP["disable"])
     @json_opt
-    def disable(as_json: bool) -> None:
-        sys.exit(execute("disable", as_json=as_json))
+    @delete_opt
+    def disable(as_json: bool, delete: bool) -> None:
+        sys.exit(execute("disable", as_json=as_json, delete=delete))
 
     @group.command(help=_HELP["show"])
     @json_opt
@@ -171,16 +202,23 @@ def click_group(name: str = "telemetry") -> click.Group:
 
     @group.command(name="reset-id", help=_HELP["reset-id"])
     @json_opt
-    def reset_id(as_json: bool) -> None:
-        sys.exit(execute("reset-id", as_json=as_json))
+    @delete_opt
+    def reset_id(as_json: bool, delete: bool) -> None:
+        sys.exit(execute("reset-id", as_json=as_json, delete=delete))
+
+    @group.command(name="catalog", help=_HELP["catalog"])
+    @json_opt
+    def catalog(as_json: bool) -> None:
+        sys.exit(execute("catalog", as_json=as_json))
 
     return group
 
 
-class _Level(enum.StrEnum):  # typer shows an Enum as a choice: [crash|error|all]
+class _Level(enum.StrEnum):  # typer shows an Enum as a choice: [crash|error|all|local]
     crash = "crash"
     error = "error"
     all = "all"
+    local = "local"
 
 
 # -- typer ---------------------------------------------------------------------------------------
@@ -196,6 +234,7 @@ def typer_app(name: str = "telemetry") -> typer.Typer:
     json_opt = typer.Option(False, "--json", help=_OPT_HELP["json"])
 
     level_opt = typer.Option(_Level.all, "--level", help=_OPT_HELP["level"])
+    delete_opt = typer.Option(False, "--delete", help=_OPT_HELP["delete"])
 
     @app.command(help=_HELP["status"])
     def status(
@@ -209,8 +248,8 @@ def typer_app(name: str = "telemetry") -> typer.Typer:
         raise typer.Exit(execute("enable", as_json=json, level=level.value))
 
     @app.command(help=_HELP["disable"])
-    def disable(json: bool = json_opt) -> None:
-        raise typer.Exit(execute("disable", as_json=json))
+    def disable(json: bool = json_opt, delete: bool = delete_opt) -> None:
+        raise typer.Exit(execute("disable", as_json=json, delete=delete))
 
     @app.command(help=_HELP["show"])
     def show(json: bool = json_opt, n: int = typer.Option(20, "-n", help=_OPT_HELP["n"])) -> None:
@@ -221,7 +260,11 @@ def typer_app(name: str = "telemetry") -> typer.Typer:
         raise typer.Exit(execute("pending", as_json=json))
 
     @app.command(name="reset-id", help=_HELP["reset-id"])
-    def reset_id(json: bool = json_opt) -> None:
-        raise typer.Exit(execute("reset-id", as_json=json))
+    def reset_id(json: bool = json_opt, delete: bool = delete_opt) -> None:
+        raise typer.Exit(execute("reset-id", as_json=json, delete=delete))
+
+    @app.command(name="catalog", help=_HELP["catalog"])
+    def catalog(json: bool = json_opt) -> None:
+        raise typer.Exit(execute("catalog", as_json=json))
 
     return app

@@ -27,9 +27,15 @@ SCHEMA_URL_MAX_BYTES = 256
 
 
 def resource_keys(catalogs: Catalog | Sequence[Catalog]) -> list[str]:
-    """The resource keys to keep: `prodtel.ci` only when an app's Policy tags CI runs."""
-    tag = any(c.policy.ci == "tag" for c in catalogs_of(catalogs))
-    return [k for k in RESOURCE_KEYS if k != "prodtel.ci" or tag]
+    """The resource keys to keep: `prodtel.ci` only when an app's Policy tags CI runs,
+    `prodtel.agent` only when one tags runs driven by AI agents."""
+    cats = catalogs_of(catalogs)
+    drop = set()
+    if not any(c.policy.ci == "tag" for c in cats):
+        drop.add("prodtel.ci")
+    if not any(c.policy.agent == "tag" for c in cats):
+        drop.add("prodtel.agent")
+    return [k for k in RESOURCE_KEYS if k not in drop]
 
 
 SERVICE = f"resource.attributes[{quote('service.name')}]"

@@ -1,9 +1,13 @@
-"""Consent levels, ordered: off < crash < error < all. Plain ints keep `import prodtel` cheap."""
+"""Consent levels, ordered: off < crash < error < all. Plain ints keep `import prodtel` cheap.
+
+`local` is `all` kept on this machine: everything is recorded and shown (`telemetry show`), and
+nothing is uploaded (Go telemetry's local mode). A decision carries it as `local=True`."""
 
 from __future__ import annotations
 
 OFF, CRASH, ERROR, ALL = 0, 1, 2, 3
 NAMES = ("off", "crash", "error", "all")
+LOCAL = "local"
 TRUTHY = frozenset({"1", "true", "yes", "on", "y"})
 
 # Severity numbers (OTel) that each level admits: crashes are FATAL, handled errors ERROR.
@@ -20,6 +24,14 @@ def parse(value: str | None) -> int | None:
         return None
     v = value.strip().lower()
     return NAMES.index(v) if v in NAMES else None
+
+
+def parse_choice(value: str | None) -> tuple[int, bool] | None:
+    """Like `parse`, also accepting 'local': (level, local)."""
+    if value is not None and value.strip().lower() == LOCAL:
+        return ALL, True
+    lv = parse(value)
+    return None if lv is None else (lv, False)
 
 
 def name(level: int) -> str:

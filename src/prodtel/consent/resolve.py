@@ -3,7 +3,8 @@
 1. Base level: the app's level env var if set, else the user's persisted choice, else the policy
    default (opt-out: `all` once the first-run notice has been shown; opt-in: `off`).
 2. Every opt-out signal present caps it at `off`: the CLI flag, the app's opt-out env vars,
-   a truthy DO_NOT_TRACK, OTEL_SDK_DISABLED=true, and CI when the app's policy suppresses CI.
+   a truthy DO_NOT_TRACK, OTEL_SDK_DISABLED=true, CI when the app's policy suppresses CI, and
+   a run driven by an AI coding agent when the app's policy suppresses those (consent/agents.py).
 Opt-outs always win.
 """
 
@@ -52,12 +53,16 @@ class Decision:
     """The resolved level, every source considered, and the one that decided."""
 
     __slots__ = (
+        "agent",
+        "agent_var",
         "ci",
         "ci_var",
         "first_run",
         "level",
+        "local",
         "prior",
         "problems",
+        "renotice",
         "since_ns",
         "sources",
         "until_ns",
@@ -66,15 +71,19 @@ class Decision:
 
     def __init__(self) -> None:
         self.level = levels.OFF
+        self.local = False  # `local`: record at `level`, keep on this machine, upload nothing
         self.winner = ""
         self.sources: list[Source] = []
         self.first_run = False
+        self.renotice = False  # the catalog's consent version was raised: show the notice again
         self.ci = False
         self.problems: list[str] = []
         self.since_ns = 0  # records older than this never leave (opt-in date)
         self.until_ns = 0  # records older than this are judged by `prior` (a disable's cutoff)
         self.prior = levels.OFF
         self.ci_var: str | None = None  # the env var that showed a CI run
+        self.agent: str | None = None  # the AI coding agent driving this run (consent/agents)
+        self.agent_var: str | None = None  # the env var that showed it
 
     def allows(self, severity: int) -> bool:
         """May a record of this severity, recorded now, leave?"""
@@ -91,7 +100,12 @@ class Decision:
 
     @property
     def level_name(self) -> str:
-        return levels.name(self.level)
+        return levels.LOCAL if self.local and self.level else levels.name(self.level)
+
+    @property
+    def uploads(self) -> bool:
+        """May anything leave this machine now (any level but off and local)?"""
+        return self.level > levels.OFF and not self.local
 
     def cut_off(
         self, until_ns: int, prior: int, level: int | None = None, winner: str | None = None
@@ -162,13 +176,28 @@ def resolve(
             d.ci and settings.ci == "suppress",
         )
     )
+    from prodtel.consent import agents
+
+    found = agents.detect(environ)
+    d.agent, d.agent_var = found if found else (None, None)
+    caps.append(
+        (
+            f"AI agent detection ({d.agent_var or 'none'})",
+            d.agent_var and environ.get(d.agent_var),
+            "environment",
+            d.agent is not None and settings.agent == "suppress",
+        )
+    )
     capped_by = next((name for name, _, _, active in caps if active), None)
 
     # 1. the base level
     env_value = environ.get(settings.level_env)
-    env_level = levels.parse(env_value)
+    env_choice = levels.parse_choice(env_value)
+    env_level = env_choice[0] if env_choice else None
     if env_value is not None and env_level is None:
-        d.problems.append(f"ignoring {settings.level_env}={env_value!r}: use off|crash|error|all")
+        d.problems.append(
+            f"ignoring {settings.level_env}={env_value!r}: use off|crash|error|all|local"
+        )
     st: ConsentStore | None = None
     if env_level is None and capped_by is None:
         st = store() if callable(store) else store
@@ -176,11 +205,14 @@ def resolve(
         st = store
     if st is not None and st.problem:
         d.problems.append(st.problem)
-    stored = levels.parse(st.get("level")) if st is not None else None
-    if env_level is not None:
-        d.level, d.winner = env_level, f"env {settings.level_env}"
-    elif stored is not None:
-        d.level, d.winner = stored, "config file"
+    stored_choice = levels.parse_choice(st.get("level")) if st is not None else None
+    stored = stored_choice[0] if stored_choice else None
+    if env_choice is not None:
+        d.level, d.local = env_choice
+        d.winner = f"env {settings.level_env}"
+    elif stored_choice is not None:
+        d.level, d.local = stored_choice
+        d.winner = "config file"
     elif st is None:
         d.level, d.winner = levels.OFF, "config file not read"
     elif settings.policy == "opt-in":
@@ -189,12 +221,13 @@ def resolve(
         d.level, d.winner = levels.ALL, "policy opt-out"
     else:
         d.level, d.winner, d.first_run = levels.OFF, "policy opt-out (first run)", True
+    _consent_version(d, settings, st, env_choice is not None)
     add(
         Source(
             f"env {settings.level_env}",
             env_value,
             "environment",
-            f"sets {levels.name(env_level)}" if env_level is not None else "not set",
+            f"sets {_choice_name(env_choice)}" if env_choice is not None else "not set",
         )
     )
     if st is None:
@@ -205,8 +238,8 @@ def resolve(
                 "config file",
                 st.get("level"),
                 st.path,
-                f"sets {levels.name(stored)}"
-                if stored is not None and env_level is None
+                f"sets {_choice_name(stored_choice)}"
+                if stored_choice is not None and env_level is None
                 else "overridden by env"
                 if stored is not None
                 else "no choice saved",
@@ -225,7 +258,7 @@ def resolve(
 
     # 2. opt-outs always win; the first one present is reported as the decider.
     if capped_by is not None:
-        d.level, d.winner, d.first_run = levels.OFF, capped_by, False
+        d.level, d.winner, d.first_run, d.local = levels.OFF, capped_by, False, False
     for name, value, where, active in caps:
         add(
             Source(
@@ -236,3 +269,27 @@ def resolve(
             )
         )
     return d
+
+
+def _choice_name(choice: tuple[int, bool]) -> str:
+    return levels.LOCAL if choice[1] else levels.name(choice[0])
+
+
+def seen_version(store: ConsentStore) -> int:
+    """The consent version the user last saw (the notice, or an explicit enable); files from
+    before consent versions count as version 1."""
+    v = store.get("consent_version")
+    return v if type(v) is int else 1
+
+
+def _consent_version(d: Decision, settings: Settings, st: ConsentStore | None, env: bool) -> None:
+    """The catalog's consent version was raised since the user last saw the notice: it shows
+    again, and an opt-out app sends nothing until it was shown (an explicit env level stands)."""
+    version = settings.catalog.policy.consent_version
+    if st is None or env or d.level == levels.OFF or d.local or seen_version(st) >= version:
+        return
+    if settings.policy == "opt-out":
+        d.level, d.first_run = levels.OFF, True
+        d.winner = f"consent version {version} (notice not shown yet)"
+    else:
+        d.renotice = True

@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import time
 
+from prodtel.consent import levels
 from prodtel.consent.resolve import resolve
 
 TYPE_CHECKING = False
@@ -42,6 +43,11 @@ class ConsentWatch:
             self._store = ConsentStore(s.config_dir or default_dir(s.app)).load()
         return self._store
 
+    @property
+    def loaded(self) -> ConsentStore | None:
+        """The consent file if it was read already, else None (never reads it)."""
+        return self._store
+
     def resolve(self) -> Decision:
         """The decision the environment and the consent file make now (not applied)."""
         return resolve(self.settings, self.environ, self.store)
@@ -68,5 +74,12 @@ class ConsentWatch:
             disabled_at = int(self.store.get("disabled_at_ns") or 0)
             if new.level < old.level and disabled_at:
                 new = new.cut_off(disabled_at, prior=old.level)
+            elif new.local and not old.local:
+                # Another process chose `local`: this one keeps what it recorded before and
+                # records nothing more (it has an uploading sink; the next run keeps locally).
+                at = int(self.store.get("local_at_ns") or 0)
+                new = new.cut_off(
+                    at, prior=old.level, level=levels.OFF, winner=f"{new.winner} (local)"
+                )
             self.decision = new
         return self.decision

@@ -68,7 +68,7 @@ def install(t: Telemetry) -> None:
             watch_loop()
         except RuntimeError:  # no running loop: call watch_loop() from inside it
             pass
-    if t.settings.sentry_dsn:
+    if t.settings.sentry_dsn and not t.decision.local:  # `local` uploads nothing, not to Sentry
         _stop_sentry(t.settings.exit_timeout)
         callbacks = sentry.Callbacks(r.current, r.started_at)
         r.sentry = sentry.start(t, callbacks, r.transport_override)

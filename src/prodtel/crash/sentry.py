@@ -90,7 +90,7 @@ def _spool_transport(t: Telemetry, callbacks: Callbacks) -> Any:
     def allows(fatal: bool) -> bool:  # the live decision, as before_send asks it
         now = callbacks.current()
         sev = levels.FATAL_SEVERITY if fatal else levels.ERROR_SEVERITY
-        return now is not None and now.decision.allows(sev)
+        return now is not None and not now.decision.local and now.decision.allows(sev)
 
     def spawn_uploader() -> None:
         if not os.environ.get("PRODTEL_UPLOADER"):
@@ -185,7 +185,7 @@ def allowed(t: Telemetry | None, event: dict[str, Any]) -> bool:
     if t is None or t.worker is None:
         return False
     sev = levels.FATAL_SEVERITY if is_unhandled(event) else levels.ERROR_SEVERITY
-    return t.decision.allows(sev)
+    return not t.decision.local and t.decision.allows(sev)
 
 
 def scrub_event(scrubber: Callable[[str], str], event: dict[str, Any]) -> dict[str, Any]:
