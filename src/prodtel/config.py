@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 
-from prodtel.config_params import _NAMES, LOGS_ENDPOINT, PARAMS, POLICY_FIELDS
+from prodtel.config_params import _NAMES, LOGS_ENDPOINT, PARAMS, POLICY_FIELDS, test_overrides
 from prodtel.endpoint import logs_url
 
 TYPE_CHECKING = False
@@ -119,6 +119,9 @@ class Settings:
                 spec.env_vars(catalog.app, self.otel_env),
             )
             setattr(self, spec.name, value)
+        for name, value in test_overrides.items():
+            setattr(self, name, value)
+            self.sources[name] = "test"
         self._apply_policy(catalog)
         self.scrub_extra = _scrub_rules(self.scrub_extra)
         self.headers = dict(self.headers or {})

@@ -239,6 +239,9 @@ PARAMS: tuple[ParamSpec, ...] = (
     ParamSpec("test_hooks"),
 )
 _NAMES = frozenset(p.name for p in PARAMS)
+# Set by `prodtel.testing.capture()` for the test it runs: values that win over every source
+# (a private config and state dir, strict mode), reported in `sources` as "test".
+test_overrides: dict[str, Any] = {}
 # init() keyword -> the `Policy` field that supplies it when the keyword is not given.
 POLICY_FIELDS = {
     "policy": "default",

@@ -59,7 +59,10 @@ class HttpTransport:
         self.https = u.scheme == "https"
         self.host = u.hostname or "127.0.0.1"
         self.port = u.port or (443 if self.https else 80)
-        self.path = (u.path or "/v1/logs") + (f"?{u.query}" if u.query else "")
+        query = f"?{u.query}" if u.query else ""
+        self.path = (u.path or "/v1/logs") + query
+        # Spans go to the sibling traces path on the same connection (`.../v1/traces`).
+        self.traces_path = (u.path or "/v1/logs").removesuffix("/v1/logs") + "/v1/traces" + query
         self.conn: http.client.HTTPConnection | None = None
         self.last_error: str | None = None
         self.timeout = timeout
@@ -82,6 +85,7 @@ class HttpTransport:
                 self.headers["Proxy-Authorization"] = self.proxy.auth
             if not self.https:  # a plain-HTTP proxy gets the absolute URL
                 self.path = f"http://{self.host}:{self.port}{self.path}"
+                self.traces_path = f"http://{self.host}:{self.port}{self.traces_path}"
         else:
             self.connect_to = (self.host, self.port)
         self.estimate: float | None = None  # seconds the last answered POST took
@@ -90,11 +94,17 @@ class HttpTransport:
         resolve.prefetch(*self.connect_to)  # in the background, from init on
 
     def post(
-        self, body: bytes, timeout: float, compressed: bool = False, keep_pending: bool = False
+        self,
+        body: bytes,
+        timeout: float,
+        compressed: bool = False,
+        keep_pending: bool = False,
+        kind: str = "logs",
     ) -> tuple[ExportResult, float]:
         """(the result, seconds to wait before retrying). `compressed`: already gzip.
         `keep_pending`: when the request left but no answer came within `timeout`, keep its
-        socket in `pending_sock` (the answer is still to come) and return PENDING."""
+        socket in `pending_sock` (the answer is still to come) and return PENDING. `kind`
+        "traces" posts to the traces path."""
         import gzip
         import http.client
         import time
@@ -106,7 +116,8 @@ class HttpTransport:
             if conn.sock is None:  # connect (and TLS) apart: `estimate` is the answer's time
                 conn.connect()
             self.sent_at = sent = time.monotonic()
-            conn.request("POST", self.path, data, self.headers)
+            path = self.traces_path if kind == "traces" else self.path
+            conn.request("POST", path, data, self.headers)
             # The request left whole. Wait for the answer without reading a byte of it, so
             # that, if it is late, the socket can change hands intact (see exitplan).
             if keep_pending and not _readable(conn, timeout - (time.monotonic() - start)):
