@@ -9,7 +9,8 @@ import pytest
 
 import prodtel
 from prodtel import Catalog
-from prodtel.config import PARAMS, POLICY_FIELDS, Settings, TestHooks
+from prodtel.config import Settings, TestHooks
+from prodtel.config_params import PARAMS, POLICY_FIELDS
 
 CAT = Catalog("cfgapp", [])
 
@@ -122,9 +123,9 @@ def test_the_table_lists_every_knob_once_and_env_vars_only_where_documented() ->
         "sentry_dsn": ("SENTRY_DSN",),
         "log_errors": ("PRODTEL_LOG_ERRORS",),
     }
-    import prodtel.config
+    import prodtel.config_params
 
-    doc = prodtel.config.__doc__ or ""
+    doc = prodtel.config_params.__doc__ or ""
     for p in PARAMS:
         assert f"| {p.name}" in doc, p.name
         for var in [v.replace("{APP}", "<APP>") for v in p.env] + list(p.otel):

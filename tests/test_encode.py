@@ -6,9 +6,11 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
 from prodtel.delivery.encode import Encoder
 from prodtel.record import UID
+from prodtel.spans import SpanData
 
 RESOURCE = {"service.name": "app", "os.type": "linux", "host.arch": "amd64"}
 
@@ -68,3 +70,64 @@ def test_uid_is_encoded_as_an_attribute() -> None:
         UID: uid,
     }
     assert rec.severity_text == "INFO"
+
+
+ids = st.integers(min_value=1, max_value=2**64 - 1)
+span_attrs = st.dictionaries(
+    st.text(min_size=1, max_size=40),
+    st.one_of(st.booleans(), st.integers(min_value=-(2**63), max_value=2**63 - 1), st.text()),
+    max_size=6,
+)
+spans = st.builds(
+    SpanData,
+    name=st.text(min_size=1, max_size=30),
+    trace_id=st.integers(min_value=1, max_value=2**128 - 1),
+    span_id=ids,
+    parent_id=st.one_of(st.just(0), ids),
+    kind=st.integers(min_value=1, max_value=5),
+    start=st.integers(min_value=0, max_value=2**64 - 1),
+    end=st.integers(min_value=0, max_value=2**64 - 1),
+    attrs=span_attrs,
+    events=st.lists(
+        st.tuples(st.integers(0, 2**64 - 1), st.text(max_size=20), span_attrs), max_size=3
+    ),
+    links=st.lists(st.tuples(st.integers(1, 2**128 - 1), ids, span_attrs), max_size=2),
+    status_code=st.integers(min_value=0, max_value=2),
+    status_message=st.text(max_size=40),
+    scope=st.tuples(st.sampled_from(["a", "httpx"]), st.sampled_from(["", "0.1"])),
+    flags=st.integers(min_value=0, max_value=255),
+)
+
+
+@given(batch=st.lists(spans, max_size=5))
+def test_traces_encoding_matches_the_official_decoder(batch: list[SpanData]) -> None:
+    body = Encoder(RESOURCE).traces(batch)
+    req = ExportTraceServiceRequest.FromString(body)
+    (rs,) = req.resource_spans
+    assert {kv.key: kv.value.string_value for kv in rs.resource.attributes} == RESOURCE
+    got = [(ss.scope.name, ss.scope.version, s) for ss in rs.scope_spans for s in ss.spans]
+    order = list(dict.fromkeys(s.scope for s in batch))  # one ScopeSpans per scope, in order
+    expected = sorted(batch, key=lambda s: order.index(s.scope))
+    assert len(got) == len(expected)
+    for (scope, version, g), s in zip(got, expected, strict=True):
+        assert (scope, version) == s.scope
+        assert g.name == s.name and g.kind == s.kind
+        assert int.from_bytes(g.trace_id, "big") == s.trace_id
+        assert int.from_bytes(g.span_id, "big") == s.span_id
+        assert int.from_bytes(g.parent_span_id or b"\0", "big") == s.parent_id
+        assert (g.start_time_unix_nano, g.end_time_unix_nano) == (s.start, s.end)
+        assert [(kv.key, decoded_value(kv.value)) for kv in g.attributes] == list(s.attrs.items())
+        assert [
+            (e.time_unix_nano, e.name, [(kv.key, decoded_value(kv.value)) for kv in e.attributes])
+            for e in g.events
+        ] == [(t, n, list(a.items())) for t, n, a in s.events]
+        assert [
+            (
+                int.from_bytes(link.trace_id, "big"),
+                int.from_bytes(link.span_id, "big"),
+                [(kv.key, decoded_value(kv.value)) for kv in link.attributes],
+            )
+            for link in g.links
+        ] == [(t, i, list(a.items())) for t, i, a in s.links]
+        assert (g.status.code, g.status.message) == (s.status_code, s.status_message)
+        assert g.flags == s.flags

@@ -10,12 +10,19 @@ from opentelemetry._logs import SeverityNumber
 
 import prodtel
 from prodtel import otel
-from prodtel.catalog import Attr, Catalog, Event
+from prodtel.catalog import Attr, Catalog, Event, Span
 from prodtel.consent import levels
 from tests.support.collector import Collector, attrs
 from tests.support.loopback import wait_until
 
-CAT = Catalog("gated", [Event("job_done", "A job finished.", attrs=[Attr("jobs", int, "Count.")])])
+CAT = Catalog(
+    "gated",
+    [Event("job_done", "A job finished.", attrs=[Attr("jobs", int, "Count.")])],
+    spans=[
+        Span("http.get", "A request.", names=["GET"], attrs=[Attr("http.url", str, "URL.")]),
+        Span("dropped", "Gated out below level all."),
+    ],
+)
 
 
 @pytest.fixture
@@ -48,7 +55,7 @@ def test_spans_pass_at_level_all_and_are_scrubbed(telemetry, collector: Collecto
             span.record_exception(e)
     tp.force_flush()  # type: ignore[attr-defined]
     got = wait_until(lambda: spans(collector))
-    assert [s["name"] for s in got] == ["GET"]
+    assert [s["name"] for s in got] == ["http.get"]
     url = got[0]["attributes"]["http.url"]
     assert "hunter2" not in url and "bob@example.com" not in url
     raw = collector.out_file.read_text()
@@ -80,12 +87,10 @@ def test_gate_drops_spans_below_all_and_logs_by_severity(telemetry, collector: C
     assert telemetry.drops["not_an_event"] == 1
 
 
-def test_off_builds_no_sdk_pipeline(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_off_records_no_span(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("GATED_TELEMETRY", "off")
     prodtel.init(CAT, "2.0", endpoint="http://127.0.0.1:9", config_dir=str(tmp_path))
-    from opentelemetry._logs import NoOpLoggerProvider
-    from opentelemetry.trace import NoOpTracerProvider
-
-    assert isinstance(otel.tracer_provider(), NoOpTracerProvider)
-    assert isinstance(otel.logger_provider(), NoOpLoggerProvider)
+    with otel.tracer_provider().get_tracer("t").start_as_current_span("GET") as span:
+        assert not span.is_recording()
+    assert prodtel.current().worker is None  # type: ignore[union-attr]
     prodtel.shutdown(0)

@@ -16,7 +16,8 @@ import pytest
 import prodtel
 import prodtel.cli
 from prodtel import Attr, Catalog, CatalogError, Event, Policy
-from prodtel.config import PARAMS, TestHooks
+from prodtel.config import TestHooks
+from prodtel.config_params import PARAMS
 
 IMG = Catalog(
     "imgshrink",

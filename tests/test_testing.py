@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 import prodtel
-from prodtel import Attr, Catalog, Event
+from prodtel import Attr, Catalog, CatalogError, Event, Span
 from prodtel.testing import Captured, capture
 
 CAT = Catalog(
@@ -144,3 +144,68 @@ def test_capture_keeps_sentry_events_in_memory(
 
     crash.uninstall()
     prodtel.shutdown(0)
+
+
+def test_assert_no_pii_checks_the_final_resource_as_the_first_assertion(
+    sent: Captured, tmp_path: Path
+) -> None:
+    t = prodtel.init(CAT, "1.0", config_dir=str(tmp_path / "cfg"), environment="staging")
+    prodtel.track("saved", n=1)
+    prodtel.flush(5)  # the SDK has scrubbed the resource by now
+    # What the sink would get unscrubbed (as if a custom processor had put it back):
+    t.resource["deployment.environment.name"] = "jane.doe@example.com"
+    with pytest.raises(AssertionError, match=r"resource\.deployment\.environment\.name"):
+        sent.assert_no_pii()  # nothing read the resource before this
+
+
+def test_the_fixture_gives_each_test_its_own_config_and_state_dir(
+    sent: Captured, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = tmp_path / "developer-home"  # stands for the developer's real home
+    monkeypatch.setenv("HOME", str(real))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(real / ".config"))
+    monkeypatch.setenv("XDG_STATE_HOME", str(real / ".local/state"))
+    t = prodtel.init(CAT, "1.0")  # no config_dir: the app's defaults
+    prodtel.track("saved", n=1)
+    sent.assert_event("saved", n=1)
+    assert not real.exists() or not any(real.rglob("*")), sorted(real.rglob("*"))
+    assert Path(t.state_dir).is_relative_to(tmp_path)
+    assert Path(t.store.path).is_relative_to(tmp_path)
+
+
+def test_the_fixture_is_strict_by_default(sent: Captured, tmp_path: Path) -> None:
+    start(tmp_path)
+    with pytest.raises(CatalogError, match="attribute 'n'"):
+        prodtel.track("saved", n="two")
+    with pytest.raises(CatalogError, match="'colour' is not declared"):
+        prodtel.track("saved", colour="red")
+
+
+@pytest.mark.prodtel_capture(strict=False)
+def test_strict_mode_is_turned_off_with_the_marker(sent: Captured, tmp_path: Path) -> None:
+    start(tmp_path)
+    prodtel.track("saved", n="two", kind="a")  # dropped as in production, not raised
+    assert sent.assert_event("saved").attrs.get("n") is None
+
+
+def test_spans_are_captured_checked_and_scanned(sent: Captured, tmp_path: Path) -> None:
+    cat = Catalog(
+        "tapp",
+        [],
+        spans=[Span("sync", "A sync.", names=["sync run"], attrs=[Attr("files", int, "Files.")])],
+    )
+    start(tmp_path, cat)
+    tracer = prodtel.otel.tracer_provider().get_tracer("tapp")
+    with tracer.start_as_current_span("sync run") as span:
+        span.set_attribute("files", 3)
+        span.set_attribute("path", "/srv/x")  # undeclared: dropped on the way
+    sent.assert_span("sync", files=3)
+    sent.assert_matches_catalog(cat)
+    sent.assert_no_pii()
+    with pytest.raises(AssertionError, match="no 'sync' span with"):
+        sent.assert_span("sync", files=4)
+    sent.span_records[0].attrs["files"] = "mail bob@example.com"  # as if put back unscrubbed
+    with pytest.raises(AssertionError, match=r"span sync\.files = 'mail bob@example.com'"):
+        sent.assert_no_pii()
+    with pytest.raises(AssertionError, match="span 'sync': attribute 'files' expected integer"):
+        sent.assert_matches_catalog(cat)

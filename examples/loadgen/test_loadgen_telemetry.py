@@ -17,15 +17,16 @@ RUN = ["run", "--vus", "2", "--iterations", "6", "--duration", "1s"]
 
 
 @pytest.fixture(autouse=True)
-def user_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A user who has seen the first-run notice, with no opt-out set."""
+def user_home(prodtel_capture: Captured, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A user who has seen the first-run notice, with no opt-out set. The fixture gives each
+    test its own config dir; the consent file goes there."""
     for var in ("DO_NOT_TRACK", "LOADGEN_TELEMETRY", "LOADGEN_NO_USAGE_REPORT", "CI"):
         monkeypatch.delenv(var, raising=False)
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
-    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
-    (tmp_path / "config/loadgen").mkdir(parents=True)
-    (tmp_path / "config/loadgen/telemetry.json").write_text('{"notice_shown_at": "2026-01-01"}')
-    yield tmp_path
+    assert prodtel_capture.config_dir is not None
+    cfg = Path(prodtel_capture.config_dir)
+    cfg.mkdir(parents=True)
+    (cfg / "telemetry.json").write_text('{"notice_shown_at": "2026-01-01"}')
+    yield cfg
     prodtel.shutdown(0)
 
 

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Mapping
     from typing import Any
 
-    from prodtel.catalog import Attr, Catalog, CatalogError, Event
+    from prodtel.catalog import Attr, Catalog, CatalogError, Event, Span
     from prodtel.config import TestHooks
     from prodtel.decorators import command, event
     from prodtel.policy import Policy
@@ -35,6 +35,7 @@ __all__ = [
     "CatalogError",
     "Event",
     "Policy",
+    "Span",
     "Summary",
     "Telemetry",
     "command",
@@ -58,6 +59,7 @@ _LAZY = {
     "CatalogError": "prodtel.catalog",
     "Event": "prodtel.catalog",
     "Policy": "prodtel.policy",
+    "Span": "prodtel.catalog",
     "Summary": "prodtel.runsummary",
     "Telemetry": "prodtel.telemetry",
     "command": "prodtel.decorators",
@@ -66,6 +68,10 @@ _LAZY = {
 
 
 def __getattr__(name: str) -> Any:
+    if name == "otel":  # `prodtel.otel.tracer_provider()` without importing the submodule
+        import importlib
+
+        return importlib.import_module("prodtel.otel")
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'prodtel' has no attribute {name!r}")
@@ -114,7 +120,7 @@ def init(
 ) -> Telemetry:
     """Resolve consent and, if telemetry may run, start the pipeline. Calling it again replaces
     the previous setup. None means "not given". A set env var beats the keyword, the keyword
-    beats the default (docs/settings.md, generated from this docstring and `config.PARAMS`).
+    beats the default (docs/settings.md, generated from this docstring and `config_params.PARAMS`).
 
     Args:
         catalog: the app's events and its consent `Policy` (`Catalog(..., policy=Policy(...))`).

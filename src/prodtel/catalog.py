@@ -123,8 +123,42 @@ class Event:
         return f"Event({self.name!r}, attrs={list(self.attrs)})"
 
 
+class Span:
+    """An OpenTelemetry span the app may send (from its own or third-party instrumentation).
+
+    `name` is what the span is sent as; `names` are the span names instrumentations give it
+    (default: `name` itself), so `Span("http.client", names=["GET", "POST"])` sends httpx's
+    "GET" spans as `http.client`. Only declared `attrs` leave; spans and attributes the catalog
+    does not declare are dropped in the SDK and again in the collector.
+    """
+
+    __slots__ = ("attrs", "description", "name", "names", "since")
+
+    def __init__(
+        self,
+        name: str,
+        description: str,
+        *,
+        attrs: Iterable[Attr] = (),
+        names: Iterable[str] | None = None,
+        since: str | None = None,
+    ) -> None:
+        _check_name(name, "span")
+        self.name = name
+        self.description = description
+        self.attrs = _by_name(attrs, f"span {name!r}")
+        self.names = tuple(names) if names is not None else (name,)
+        if not self.names or not all(isinstance(n, str) and n for n in self.names):
+            raise CatalogError(f"span {name!r}: names must be non-empty strings")
+        self.since = since
+
+    def __repr__(self) -> str:
+        return f"Span({self.name!r}, names={list(self.names)}, attrs={list(self.attrs)})"
+
+
 class Catalog:
-    """All events of one app, plus the global context attributes that ride on every event."""
+    """All events of one app, plus the global context attributes that ride on every event,
+    and the spans it may send (`spans=[Span(...)]`; none by default)."""
 
     def __init__(
         self,
@@ -136,6 +170,7 @@ class Catalog:
         include_builtins: bool = True,
         retention_days: int | None = None,
         policy: Policy | None = None,
+        spans: Iterable[Span] = (),
     ) -> None:
         self.app = app
         self.docs_url = docs_url
@@ -166,6 +201,16 @@ class Catalog:
             clash = set(e.attrs) & set(self.context)
             if clash:
                 raise CatalogError(f"event {e.name!r}: {sorted(clash)} also declared as context")
+        self.spans: dict[str, Span] = {}
+        self.span_names: dict[str, Span] = {}  # a span name as instrumented -> its declaration
+        for sp in spans:
+            if sp.name in self.spans:
+                raise CatalogError(f"span {sp.name!r} declared twice")
+            self.spans[sp.name] = sp
+            for n in sp.names:
+                if n in self.span_names:
+                    raise CatalogError(f"span name {n!r} claimed by two spans")
+                self.span_names[n] = sp
 
     def __contains__(self, name: object) -> bool:
         return name in self.events

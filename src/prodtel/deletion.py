@@ -71,7 +71,7 @@ def deliver(settings: Settings, store: ConsentStore, timeout: float) -> tuple[in
     queued = pending(store)
     if not queued or not settings.logs_url:
         return 0, len(queued)
-    from prodtel.delivery.sinks import ExportResult
+    from prodtel.delivery.result import ExportResult
     from prodtel.delivery.transport import HttpTransport
 
     transport = HttpTransport(settings.logs_url, **settings.transport_options())

@@ -47,6 +47,31 @@ def _payload(e: Event, context: dict[str, Attr]) -> str:
     return "<br>".join(parts) or ""
 
 
+def _spans(catalog: Catalog) -> list[str]:
+    """The spans section: only when the catalog declares spans."""
+    if not catalog.spans:
+        return []
+    rows = []
+    for sp in catalog.spans.values():
+        names = ", ".join(f"`{n}`" for n in sp.names)
+        attrs = "<br>".join(
+            f"`{a.name}` ({a.type_name}): {a.description}" for a in sp.attrs.values()
+        )
+        rows.append(f"| `{sp.name}` | {sp.description} | {names} | {attrs} | {sp.since or ''} |")
+    return [
+        "## Spans",
+        "",
+        "Timed operations (OpenTelemetry spans), sent under the name below with only the "
+        "listed attributes, their error events (type, message and stack trace, scrubbed) and "
+        "whether they failed. Spans of any other name are never sent.",
+        "",
+        "| Span | Description | Recorded from | Attributes | Since |",
+        "| --- | --- | --- | --- | --- |",
+        *rows,
+        "",
+    ]
+
+
 def _first_run(cmd: str, level_env: str, notice: str, default: str) -> list[str]:
     if default == "opt-in" or notice == "never":
         return [
@@ -169,6 +194,7 @@ def render(catalog: Catalog) -> str:
         "| --- | --- | --- |",
         *[f"| `{e.name}` | {e.description} | {_payload(e, ctx)} |" for e in builtin],
         "",
+        *_spans(catalog),
         "## Changelog",
         "",
     ]
@@ -179,6 +205,9 @@ def render(catalog: Catalog) -> str:
         for a in e.attrs.values():
             if a.since and a.since != e.since:
                 changes.setdefault(a.since, []).append(f"- Added `{a.name}` to `{e.name}`.")
+    for sp in catalog.spans.values():
+        if sp.since:
+            changes.setdefault(sp.since, []).append(f"- Added span `{sp.name}`.")
     for a in ctx.values():
         if a.since:
             changes.setdefault(a.since, []).append(f"- Added `{a.name}` to every event.")

@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from typing import Any
 
     from prodtel.record import Record
+    from prodtel.spans import SpanData
 
 FILENAME = "sent.jsonl"
 LOCAL_FILENAME = "local.jsonl"  # level `local`: what would have been sent, kept here instead
@@ -30,6 +31,15 @@ def append(state_dir: str, records: list[Record]) -> None:
     lines = [
         {"time": _iso(r[TIME]), "event": r[NAME], "attributes": merged(r)}
         for r in records[-KEEP_PER_BATCH:]
+    ]
+    _write(state_dir, lines)
+
+
+def append_spans(state_dir: str, spans: list[SpanData]) -> None:
+    """Append spans that were just sent (kind "span", shown like events)."""
+    lines = [
+        {"time": _iso(s.end), "event": s.name, "kind": "span", "attributes": s.attrs}
+        for s in spans[-KEEP_PER_BATCH:]
     ]
     _write(state_dir, lines)
 

@@ -166,12 +166,16 @@ class Telemetry:
             )
         else:
             sink = sinks.NoEndpoint(self.stats)
+        scrub = pipeline.Scrub(self.settings.make_scrubber, self.resource)
         processors: list[pipeline.Processor] = [
             pipeline.Gate(self.consent, self.drops),
-            pipeline.Scrub(self.settings.make_scrubber, self.resource),
+            scrub,
             pipeline.Stamp(),
         ]
-        self.worker = Worker(processors, sink, self.stats, uploader=uploader)
+        from prodtel.spans import SpanPipeline
+
+        spans = SpanPipeline(self.consent, s.catalog, self.drops, scrub.text)
+        self.worker = Worker(processors, sink, self.stats, uploader=uploader, span_pipeline=spans)
         self.worker.start()
 
     # -- consent transitions (the `telemetry enable|disable|reset-id` commands, or an app's UI) --
@@ -222,6 +226,7 @@ class Telemetry:
             if self.settings.on_disable == "purge":
                 with w.lock:
                     w.queue.clear()
+                    w.spans.clear()
                 count(self.drops, "purged", w.sink.purge())
             if self.settings.disable_event:
                 w.queue.append(

@@ -6,9 +6,10 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
+from prodtel.cli.delivery_status import describe
+from prodtel.cli.delivery_status import explain as explain_endpoint
 from prodtel.consent import levels
-from prodtel.endpoint import describe, safe_url
-from prodtel.endpoint import explain as explain_endpoint
+from prodtel.endpoint import safe_url
 
 if TYPE_CHECKING:
     from prodtel.telemetry import Telemetry
@@ -241,14 +242,17 @@ def pending(t: Telemetry, limit: int = 20) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     box = Outbox(t.state_dir)
     try:
-        bodies = box.peek(limit)
+        stored = box.peek_kinds(limit)
     finally:
         box.close()
-    for body in bodies:
+    for kind, body in stored:
         try:
-            request = decode(gzip.decompress(body))
+            request = decode(gzip.decompress(body), kind)
         except Exception:  # a damaged row: show the rest
             out.append({"event": "(unreadable stored request)", "attributes": {}})
+            continue
+        if kind == "traces":
+            out += _pending_spans(request)
             continue
         for rl in request:
             for sl in rl.get("scopeLogs", []):
@@ -265,6 +269,22 @@ def pending(t: Telemetry, limit: int = 20) -> list[dict[str, Any]]:
     if t.worker is not None:
         out += [{"event": r[NAME], "attributes": merged(r)} for r in t.worker.queue]
     return out
+
+
+def _pending_spans(resource_spans: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [
+        {
+            "event": s.get("name", ""),
+            "kind": "span",
+            "attributes": {
+                kv["key"]: next(iter(kv.get("value", {}).values()), None)
+                for kv in s.get("attributes", [])
+            },
+        }
+        for rs in resource_spans
+        for ss in rs.get("scopeSpans", [])
+        for s in ss.get("spans", [])
+    ]
 
 
 def catalog(t: Telemetry) -> dict[str, Any]:

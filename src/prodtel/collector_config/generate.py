@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from prodtel.collector_config.keys import catalogs_of
 from prodtel.collector_config.queue import STORAGE, persistent_queue, storage_extension
 from prodtel.collector_config.redaction import redaction_processor
+from prodtel.collector_config.traces import TRACES_ENV, add_traces
 from prodtel.collector_config.transform import (
     filter_conditions,
     route_condition,
@@ -53,6 +54,7 @@ ENV = {
     # so the default must parse: it names the missing variable and points at a closed port.
     "SENTRY_DSN": "http://SENTRY_DSN-not-set@127.0.0.1:9/0",
 }
+ENV.update(TRACES_ENV)  # the traces pipeline's (collector_config.traces)
 # Per OTLP request, after decompression. The SDK's usage batches (<= 4096 records of a few hundred
 # bytes) stay well below; see docs/collector.md for batches of large exception records.
 MAX_REQUEST_MIB = 4
@@ -133,7 +135,7 @@ def config(catalog: Catalog | Sequence[Catalog]) -> dict[str, Any]:
             "sending_queue": persistent_queue(env("PRODTEL_QUEUE_SIZE")),
         },
     }
-    return {
+    cfg: dict[str, Any] = {
         "receivers": {
             "otlp": {
                 "protocols": {
@@ -223,6 +225,8 @@ def config(catalog: Catalog | Sequence[Catalog]) -> dict[str, Any]:
             },
         },
     }
+    add_traces(cfg, catalog, env)
+    return cfg
 
 
 def _file(path: str, max_mb: int) -> dict[str, Any]:

@@ -165,7 +165,7 @@ def post(row: Row, timeout: float) -> tuple[int, float]:
     import http.client
     from urllib.parse import urlsplit
 
-    from prodtel.delivery.transport import retry_after
+    from prodtel.delivery.result import retry_after
 
     u = urlsplit(row.url)
     cls = http.client.HTTPSConnection if u.scheme == "https" else http.client.HTTPConnection

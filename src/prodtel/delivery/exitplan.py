@@ -85,21 +85,24 @@ def may_post(budget: float, estimate: float | None, connected: bool, https: bool
 
 
 class Handoff:
-    """A request whose answer the uploader reads: the inherited socket and the leased rows."""
+    """A request whose answer the uploader reads: the inherited socket, the leased rows, and
+    the wall-clock time the request started to leave (so the uploader learns the round trip
+    and later runs stop posting at exit to an endpoint that cannot answer in time)."""
 
-    __slots__ = ("fd", "ids")
+    __slots__ = ("fd", "ids", "sent_at")
 
-    def __init__(self, fd: int, ids: list[int]) -> None:
+    def __init__(self, fd: int, ids: list[int], sent_at: float = 0.0) -> None:
         self.fd = fd
         self.ids = ids
+        self.sent_at = sent_at
 
     def arg(self) -> str:
-        return f"{self.fd}:{','.join(map(str, self.ids))}"
+        return f"{self.fd}:{','.join(map(str, self.ids))}:{self.sent_at:.6f}"
 
     @classmethod
     def parse(cls, arg: str) -> Handoff:
-        fd, ids = arg.split(":", 1)
-        return cls(int(fd), [int(i) for i in ids.split(",") if i])
+        fd, ids, *sent = arg.split(":")
+        return cls(int(fd), [int(i) for i in ids.split(",") if i], float(sent[0]) if sent else 0.0)
 
 
 def read_answer(handoff: Handoff, timeout: float) -> tuple[str, float]:
@@ -108,7 +111,7 @@ def read_answer(handoff: Handoff, timeout: float) -> tuple[str, float]:
     import http.client
     import socket
 
-    from prodtel.delivery.transport import retry_after
+    from prodtel.delivery.result import retry_after
 
     try:
         sock = socket.socket(fileno=handoff.fd)

@@ -46,23 +46,28 @@ CREATE TABLE IF NOT EXISTS batches (
     body BLOB NOT NULL,
     created REAL NOT NULL,
     attempts INTEGER NOT NULL DEFAULT 0,
-    lease_until REAL NOT NULL DEFAULT 0
+    lease_until REAL NOT NULL DEFAULT 0,
+    kind TEXT NOT NULL DEFAULT 'logs'
 );
 CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
 """
 
 
 class Batch:
-    """One stored request: `body` is gzip-compressed ExportLogsServiceRequest bytes."""
+    """One stored request: `body` is gzip-compressed ExportLogsServiceRequest bytes, or for
+    `kind` "traces" ExportTraceServiceRequest bytes (posted to /v1/traces)."""
 
-    __slots__ = ("body", "count", "first_ns", "id", "size")
+    __slots__ = ("body", "count", "first_ns", "id", "kind", "size")
 
-    def __init__(self, id: int, body: bytes, count: int, first_ns: int, size: int = 0) -> None:
+    def __init__(
+        self, id: int, body: bytes, count: int, first_ns: int, size: int = 0, kind: str = "logs"
+    ) -> None:
         self.id = id
         self.body = body
         self.count = count
         self.first_ns = first_ns
         self.size = size
+        self.kind = kind
 
 
 class Outbox:
@@ -102,6 +107,7 @@ class Outbox:
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=NORMAL")  # durable across process crashes
             db.executescript(SCHEMA)
+            _add_kind(db)
         except BaseException:
             db.close()
             raise
@@ -183,9 +189,11 @@ class Outbox:
         self,
         batches: list[tuple[bytes, int, int, int, int]],
         counters: dict[str, int] | None = None,
+        kind: str = "logs",
     ) -> tuple[list[int], dict[str, int]]:
-        """Store (gzip body, count, raw size, first_ns, last_ns) rows and counter deltas in one
-        transaction; enforce the caps. Returns the new row ids and what the caps dropped."""
+        """Store (gzip body, count, raw size, first_ns, last_ns) rows of one `kind` ("logs" or
+        "traces") and counter deltas in one transaction; enforce the caps. Returns the new row
+        ids and what the caps dropped."""
 
         def op(db: sqlite3.Connection) -> tuple[list[int], dict[str, int]]:
             now = time.time()
@@ -193,9 +201,9 @@ class Outbox:
             with _transaction(db, self.lock):
                 for b in batches:
                     cur = db.execute(
-                        "INSERT INTO batches(body, count, size, first_ns, last_ns, created)"
-                        " VALUES (?,?,?,?,?,?)",
-                        (*b, now),
+                        "INSERT INTO batches(body, count, size, first_ns, last_ns, created, kind)"
+                        " VALUES (?,?,?,?,?,?,?)",
+                        (*b, now, kind),
                     )
                     ids.append(int(cur.lastrowid or 0))
                 dropped = self._enforce_caps(db)
@@ -234,23 +242,24 @@ class Outbox:
                 )
 
     def lease(self, max_records: int, max_bytes: int, lease_s: float = LEASE_S) -> list[Batch]:
-        """Take the oldest unleased batches for one request: at least one, then as many as fit
-        in `max_records` records and `max_bytes` uncompressed bytes."""
+        """Take the oldest unleased batches for one request: at least one, then as many of the
+        same kind as fit in `max_records` records and `max_bytes` uncompressed bytes."""
 
         def op(db: sqlite3.Connection) -> list[Batch]:
             now = time.time()
             with _transaction(db, self.lock):
                 rows = db.execute(
-                    "SELECT id, body, count, first_ns, size FROM batches WHERE lease_until < ? "
-                    "ORDER BY id LIMIT 64",
-                    (now,),
+                    "SELECT id, body, count, first_ns, size, kind FROM batches"
+                    " WHERE lease_until < ? AND kind = (SELECT kind FROM batches"
+                    " WHERE lease_until < ? ORDER BY id LIMIT 1) ORDER BY id LIMIT 64",
+                    (now, now),
                 ).fetchall()
                 picked: list[Batch] = []
                 records = size = 0
                 for row in rows:
                     if picked and (records + row[2] > max_records or size + row[4] > max_bytes):
                         break
-                    picked.append(Batch(row[0], row[1], row[2], row[3], row[4]))
+                    picked.append(Batch(*row))
                     records += row[2]
                     size += row[4]
                 if picked:
@@ -267,10 +276,10 @@ class Outbox:
         db = self.open()
         with self.lock:
             return [
-                Batch(row[0], b"", row[1], row[2])
+                Batch(row[0], b"", row[1], row[2], kind=row[3])
                 for i in ids
                 for row in db.execute(
-                    "SELECT id, count, first_ns FROM batches WHERE id = ?", (i,)
+                    "SELECT id, count, first_ns, kind FROM batches WHERE id = ?", (i,)
                 ).fetchall()
             ]
 
@@ -335,10 +344,25 @@ class Outbox:
 
     def peek(self, limit: int = 20) -> list[bytes]:
         """The gzip bodies of the oldest batches, for `telemetry pending`."""
+        return [body for _, body in self.peek_kinds(limit)]
+
+    def peek_kinds(self, limit: int = 20) -> list[tuple[str, bytes]]:
+        """(kind, gzip body) of the oldest batches."""
         if not self._exists():
             return []
-        rows = self._read("SELECT body FROM batches ORDER BY id LIMIT ?", (limit,))
-        return [bytes(b) for (b,) in rows]
+        rows = self._read("SELECT kind, body FROM batches ORDER BY id LIMIT ?", (limit,))
+        return [(str(k), bytes(b)) for k, b in rows]
+
+
+def _add_kind(db: sqlite3.Connection) -> None:
+    """An outbox written before spans took this road has no `kind` column: all its rows are
+    logs, which is the column's default."""
+    columns = {row[1] for row in db.execute("PRAGMA table_info(batches)")}
+    if "kind" not in columns:
+        try:
+            db.execute("ALTER TABLE batches ADD COLUMN kind TEXT NOT NULL DEFAULT 'logs'")
+        except sqlite3.OperationalError:  # another process added it first
+            pass
 
 
 class _transaction:

@@ -1,5 +1,5 @@
 """One HTTP/1.1 connection for plain-HTTP POSTs, with the slice of http.client's interface the
-transport uses (`request`, `getresponse`, `sock`, `timeout`, `close`).
+transport uses (`connect`, `request`, `getresponse`, `sock`, `timeout`, `close`).
 
 `import http.client` costs 10-20 ms (it imports email's parser and ssl), most of a short run's
 start-up, and plain HTTP needs neither. HTTPS still goes through http.client (TLS, tunnels).
@@ -61,8 +61,12 @@ class Connection:
             lines.append(f"{name}: {value}")
         head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
         if self.sock is None:
-            self.sock = self._create_connection((self.host, self.port), self.timeout)
+            self.connect()
+        assert self.sock is not None
         self.sock.sendall(head + body)
+
+    def connect(self) -> None:
+        self.sock = self._create_connection((self.host, self.port), self.timeout)
 
     def getresponse(self) -> Response:
         if self.sock is None:

@@ -8,11 +8,11 @@ hooks with no-op defaults that only the outbox sink needs.
 from __future__ import annotations
 
 import abc
-import enum
 import sys
 import threading
 import time
 
+from prodtel.delivery.result import ExportResult
 from prodtel.record import NAME, TIME, merged
 
 TYPE_CHECKING = False
@@ -22,21 +22,14 @@ if TYPE_CHECKING:
     from prodtel.delivery.outbox import Batch, Outbox
     from prodtel.delivery.transport import HttpTransport
     from prodtel.record import Record
+    from prodtel.spans import SpanData
 
 
 # A stored request holds up to 4096 records or 1 MiB; a POST joins stored requests up to 16384
 # records or 3 MiB uncompressed, under the collector's 4 MiB request limit.
 MAX_BATCH, MAX_BATCH_BYTES = 4096, 1 << 20
 MAX_POST, MAX_POST_BYTES = 16384, 3 << 20
-
-
-class ExportResult(enum.Enum):
-    """How the collector answered one POST."""
-
-    OK = "ok"  # 2xx: delivered
-    RETRY = "retry"  # 429, 5xx, network error: try again later
-    DROP = "drop"  # any other 4xx: poison, counted and never retried
-    PENDING = "pending"  # the request left, its answer is late: not to be resent (exitplan)
+MAX_SPANS = 1024  # spans per stored request (they are larger than usage records)
 
 
 class Sink(abc.ABC):
@@ -54,6 +47,10 @@ class Sink(abc.ABC):
     def send(self, deadline: float | None, wait: bool = True) -> bool:
         """Deliver what was written, until `deadline` (None: the thread's own pace, with
         backoff); True when nothing is left. `wait=False`: give up if another thread sends."""
+
+    def write_spans(self, spans: list[SpanData]) -> None:  # noqa: B027 (an optional hook)
+        """Take one drained batch of spans (prodtel.spans), checked and scrubbed. CPU and
+        local disk only, no network. Default: sent nowhere."""
 
     def warm(self) -> None:  # noqa: B027 (an optional hook)
         """On the worker thread, before the first drain: prepare what the exit path needs."""
@@ -126,6 +123,7 @@ class OutboxSink(Sink):
         self.persisted: dict[str, int] = {}
         self.next_log = 0.0
         self.recent: dict[int, list[Record]] = {}
+        self.recent_spans: dict[int, list[SpanData]] = {}
         self.held: set[int] = set()  # rows this process is backing off on
         self.in_flight: list[Batch] = []  # sent at exit, answer late: kept leased (exitplan)
         self.saved_estimate: float | None = None
@@ -184,6 +182,41 @@ class OutboxSink(Sink):
         if parts:
             cut(len(records))
         return rows, chunks
+
+    def write_spans(self, spans: list[SpanData]) -> None:
+        """Encode as OTLP traces requests (stored with kind "traces", posted to /v1/traces)."""
+        import gzip
+
+        rows, chunks = [], []
+        todo = [spans[i : i + MAX_SPANS] for i in range(0, len(spans), MAX_SPANS)]
+        while todo:
+            chunk = todo.pop(0)
+            body = self.encoder.traces(chunk)
+            if len(body) > MAX_BATCH_BYTES and len(chunk) > 1:  # split until it fits
+                half = len(chunk) // 2
+                todo[:0] = [chunk[:half], chunk[half:]]
+                continue
+            ends = [sp.end for sp in chunk]
+            rows.append(
+                (gzip.compress(body, compresslevel=1), len(chunk), len(body), min(ends), max(ends))
+            )
+            chunks.append(chunk)
+        try:
+            ids, dropped = self.outbox.put(rows, self._drop_deltas(), kind="traces")
+        except Exception as e:  # a broken state dir must never break the app
+            self.persisted = {}
+            _count(self.stats, "dropped_outbox_error", len(spans))
+            self.transport.last_error = f"outbox: {e}"
+            return
+        for k, v in dropped.items():
+            _count(self.stats, k, v)
+        if self.state_dir:
+            from prodtel.sentlog import KEEP_PER_BATCH
+
+            for row_id, chunk in zip(ids, chunks, strict=True):
+                self.recent_spans[row_id] = chunk[-KEEP_PER_BATCH:]
+            while len(self.recent_spans) > 64:
+                del self.recent_spans[next(iter(self.recent_spans))]
 
     def warm(self) -> None:
         self.outbox.open()
@@ -260,11 +293,17 @@ class OutboxSink(Sink):
                 return not self.held  # rows we are backing off on are not delivered yet
             body = b"".join(b.body for b in batches)  # gzip members concatenate
             result, after = self.transport.post(
-                body, timeout, compressed=True, keep_pending=self.exiting
+                body, timeout, compressed=True, keep_pending=self.exiting, kind=batches[0].kind
             )
             n = sum(b.count for b in batches)
             if result is ExportResult.PENDING:  # it may still succeed: keep the lease
                 self.in_flight = batches
+                # The answer takes at least this long: later runs hand over at once instead
+                # of waiting out their budget too (the uploader saves the real time).
+                from prodtel.delivery import exitplan
+
+                waited = time.monotonic() - self.transport.sent_at
+                exitplan.save(self.state_dir, self.transport.url, waited)
                 return False
             if result is ExportResult.RETRY:
                 self.failures += 1
@@ -316,9 +355,12 @@ class OutboxSink(Sink):
         try:
             if not hasattr(os, "posix_spawn"):
                 return None
+            import time
+
             fd = os.dup(sock.fileno())
             os.set_inheritable(fd, True)
-            return Handoff(fd, [b.id for b in batches])
+            sent = time.time() - (time.monotonic() - self.transport.sent_at)
+            return Handoff(fd, [b.id for b in batches], sent)
         except OSError:
             return None
         finally:
@@ -331,10 +373,14 @@ class OutboxSink(Sink):
         from prodtel import sentlog
 
         assert self.state_dir
+        spans = [self.recent_spans.pop(b.id) for b in batches if b.id in self.recent_spans]
+        if spans:
+            sentlog.append_spans(self.state_dir, [s for chunk in spans for s in chunk])
+            return
         mine = [self.recent.pop(b.id) for b in batches if b.id in self.recent]
         if mine:
             sentlog.append(self.state_dir, [r for chunk in mine for r in chunk])
-        elif foreign_ok and time.monotonic() > self.next_log:
+        elif foreign_ok and batches[-1].kind == "logs" and time.monotonic() > self.next_log:
             self.next_log = time.monotonic() + 1.0
             sentlog.append_request(self.state_dir, batches[-1].body)
 
@@ -373,6 +419,12 @@ class DebugSink(Sink):
         for r in records:
             print(f"[prodtel] {r[NAME]} {json.dumps(merged(r), sort_keys=True)}", file=sys.stderr)
 
+    def write_spans(self, spans: list[SpanData]) -> None:
+        import json
+
+        for s in spans:
+            print(f"[prodtel] span {s.name} {json.dumps(s.attrs, sort_keys=True)}", file=sys.stderr)
+
     def send(self, deadline: float | None, wait: bool = True) -> bool:
         return True
 
@@ -385,6 +437,9 @@ class NoEndpoint(Sink):
 
     def write(self, records: list[Record]) -> None:
         _count(self.stats, "no_endpoint", len(records))
+
+    def write_spans(self, spans: list[SpanData]) -> None:
+        _count(self.stats, "no_endpoint", len(spans))
 
     def send(self, deadline: float | None, wait: bool = True) -> bool:
         return True

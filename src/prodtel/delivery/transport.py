@@ -7,7 +7,7 @@
 from __future__ import annotations
 
 from prodtel.delivery import resolve
-from prodtel.delivery.sinks import ExportResult
+from prodtel.delivery.result import ExportResult, retry_after
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -66,7 +66,10 @@ class HttpTransport:
         self.https = u.scheme == "https"
         self.host = u.hostname or "127.0.0.1"
         self.port = u.port or (443 if self.https else 80)
-        self.path = (u.path or "/v1/logs") + (f"?{u.query}" if u.query else "")
+        query = f"?{u.query}" if u.query else ""
+        self.path = (u.path or "/v1/logs") + query
+        # Spans go to the sibling traces path on the same connection (`.../v1/traces`).
+        self.traces_path = (u.path or "/v1/logs").removesuffix("/v1/logs") + "/v1/traces" + query
         self.conn: http.client.HTTPConnection | plainhttp.Connection | None = None
         self.last_error: str | None = None
         self.timeout = timeout
@@ -89,18 +92,26 @@ class HttpTransport:
                 self.headers["Proxy-Authorization"] = self.proxy.auth
             if not self.https:  # a plain-HTTP proxy gets the absolute URL
                 self.path = f"http://{self.host}:{self.port}{self.path}"
+                self.traces_path = f"http://{self.host}:{self.port}{self.traces_path}"
         else:
             self.connect_to = (self.host, self.port)
         self.estimate: float | None = None  # seconds the last answered POST took
         self.pending_sock: socket.socket | None = None  # a request whose answer is late
+        self.sent_at = 0.0  # monotonic time the last request started to leave
         resolve.prefetch(*self.connect_to)  # in the background, from init on
 
     def post(
-        self, body: bytes, timeout: float, compressed: bool = False, keep_pending: bool = False
+        self,
+        body: bytes,
+        timeout: float,
+        compressed: bool = False,
+        keep_pending: bool = False,
+        kind: str = "logs",
     ) -> tuple[ExportResult, float]:
         """(the result, seconds to wait before retrying). `compressed`: already gzip.
         `keep_pending`: when the request left but no answer came within `timeout`, keep its
-        socket in `pending_sock` (the answer is still to come) and return PENDING."""
+        socket in `pending_sock` (the answer is still to come) and return PENDING. `kind`
+        "traces" posts to the traces path."""
         import gzip
         import time
 
@@ -108,7 +119,11 @@ class HttpTransport:
         start = time.monotonic()
         try:
             conn = self._connect(timeout)
-            conn.request("POST", self.path, data, self.headers)
+            if conn.sock is None:  # connect (and TLS) apart: `estimate` is the answer's time
+                conn.connect()
+            self.sent_at = sent = time.monotonic()
+            path = self.traces_path if kind == "traces" else self.path
+            conn.request("POST", path, data, self.headers)
             # The request left whole. Wait for the answer without reading a byte of it, so
             # that, if it is late, the socket can change hands intact (see exitplan).
             if keep_pending and not _readable(conn, timeout - (time.monotonic() - start)):
@@ -122,7 +137,7 @@ class HttpTransport:
             self.close()
             self._failed(f"{type(e).__name__}: {e}", timeout)
             return ExportResult.RETRY, 0.0
-        self.estimate = time.monotonic() - start
+        self.estimate = time.monotonic() - sent  # one round trip plus the collector's work
         if 200 <= resp.status < 300:
             self._failed(None, timeout)
             return ExportResult.OK, 0.0
@@ -220,11 +235,3 @@ def _errors() -> tuple[type[Exception], ...]:
 
     client = sys.modules.get("http.client")
     return (OSError, ValueError) if client is None else (OSError, ValueError, client.HTTPException)
-
-
-def retry_after(value: str | None) -> float:
-    """Seconds from a Retry-After header (delta-seconds only), capped at 5 minutes."""
-    try:
-        return min(max(float(value or 0), 0.0), 300.0)
-    except ValueError:
-        return 0.0

@@ -73,12 +73,15 @@ def _locked(state_dir: str) -> bool:
     return False
 
 
-def settle(state_dir: str, handoff: Handoff) -> str:
-    """Read the late answer to the exiting process's request; record what it says."""
+def settle(state_dir: str, handoff: Handoff, url: str | None = None) -> str:
+    """Read the late answer to the exiting process's request; record what it says, and how
+    long it took (an answer that never came within the timeout counts as that long)."""
     from prodtel.delivery import exitplan
     from prodtel.delivery.outbox import Outbox
 
     outcome, after = exitplan.read_answer(handoff, timeout=10.0)
+    if url and handoff.sent_at:
+        exitplan.save(state_dir, url, max(time.time() - handoff.sent_at, 0.0))
     box = Outbox(state_dir)
     try:
         batches = box.batches(handoff.ids)
@@ -100,7 +103,7 @@ def run(state_dir: str, url: str, budget_s: float = BUDGET_S, handoff: str | Non
     if handoff:
         from prodtel.delivery.exitplan import Handoff
 
-        settle(state_dir, Handoff.parse(handoff))
+        settle(state_dir, Handoff.parse(handoff), url)
     with open(os.path.join(state_dir, LOCK), "a") as lock:
         try:
             platform.lock_nb(lock)

@@ -21,10 +21,14 @@ DRAIN_MAX = MAX_BATCH * 4  # records one drain takes from the queue
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable
+    from typing import Any
 
     from prodtel.delivery.exitplan import Handoff
     from prodtel.delivery.sinks import Sink
     from prodtel.record import Record
+    from prodtel.spans import SpanData
+
+    SpanStep = Callable[[list[Any]], list[SpanData]]
 
 
 class Worker:
@@ -37,8 +41,11 @@ class Worker:
         stats: dict[str, int],
         interval: float = 1.0,
         uploader: Callable[[Handoff | None], None] | None = None,
+        span_pipeline: SpanStep | None = None,
     ) -> None:
         self.queue: deque[Record] = deque()
+        self.spans: deque[Any] = deque()  # ended SDK spans (prodtel.otel), same road as records
+        self.span_pipeline = span_pipeline
         self.processors = processors
         self.sink = sink
         self.stats = stats
@@ -83,6 +90,7 @@ class Worker:
         if self.deadline is not None:
             return
         self.queue = deque()
+        self.spans = deque()
         self.lock = threading.Lock()
         self.wake = threading.Event()
         self.idle = threading.Event()
@@ -109,11 +117,11 @@ class Worker:
             if self.deadline is not None:
                 return  # shutting down: the exit path does the last drain and send
             try:
-                if self.drain() == DRAIN_MAX:
+                if self.drain() == DRAIN_MAX or self.spans:
                     # More was queued than one drain takes: go on at once. (A wake-up that
                     # came in before `clear()` above, e.g. a flush's, would be lost otherwise.)
                     self.wake.set()
-                if self.sink.send(None) and not self.queue:
+                if self.sink.send(None) and not self.queue and not self.spans:
                     self.idle.set()
             except Exception as e:  # never let telemetry kill the thread
                 self.stats["internal_errors"] = self.stats.get("internal_errors", 0) + 1
@@ -130,6 +138,12 @@ class Worker:
                 records = pipeline.run(self.processors, batch)
                 if records:
                     self.sink.write(records)
+            sq = self.spans
+            if sq:
+                spans = [sq.popleft() for _ in range(min(len(sq), MAX_BATCH))]
+                done = self.span_pipeline(spans) if self.span_pipeline is not None else []
+                if done:
+                    self.sink.write_spans(done)
             return len(batch)
 
     def flush(self, timeout: float) -> bool:
