@@ -105,3 +105,32 @@ def test_several_environments_are_remembered(tmp_path: Path) -> None:
         assert run(PROBE, memo, env)["imported"] is True
     for env in envs:
         assert run(PROBE, memo, env) == {**run(TRUTH, memo, env), "imported": False}
+
+
+OFF_START = """
+import sys
+from prodtel.platform import dirmemo
+dirmemo.MEMO_DIR = sys.argv[1]
+import prodtel
+from prodtel import Catalog
+t = prodtel.init(Catalog("memoapp", []), "1.0", endpoint="http://127.0.0.1:9")
+assert t.decision.level_name == "off" and t.decision.winner == "config file", t.status()
+print(sorted(m for m in ("json", "re", "platformdirs", "pathlib") if m in sys.modules))
+"""
+
+
+def test_a_start_off_by_the_persisted_choice_imports_none_of_the_costly_modules(
+    tmp_path: Path,
+) -> None:
+    """The user said no: each later start finds the consent file by the memo and reads it with
+    json's C scanner; platformdirs, pathlib, json and re stay unloaded (the first run fills
+    the memo and may load them)."""
+    cfg = tmp_path / "cfg"
+    (cfg / "memoapp").mkdir(parents=True)
+    (cfg / "memoapp/telemetry.json").write_text('{"level": "off"}\n')
+    env = clean_env(tmp_path, XDG_CONFIG_HOME=str(cfg))
+    memo = str(tmp_path / "memo")
+    args = [sys.executable, "-c", OFF_START, memo]
+    subprocess.run(args, env=env, check=True, capture_output=True)
+    p = subprocess.run(args, env=env, check=True, capture_output=True, text=True)
+    assert p.stdout.strip() == "[]"

@@ -28,7 +28,7 @@ VOLATILE = frozenset(
     {"PWD", "OLDPWD", "_", "SHLVL", "COLUMNS", "LINES", "SSH_CLIENT", "SSH_CONNECTION",
      "SSH_TTY", "WINDOWID", "TERM_SESSION_ID", "ITERM_SESSION_ID", "TMUX_PANE", "GPG_TTY"}
 )  # fmt: skip
-MAX_KEYS = 8  # environments remembered (a few terminals, a CI job, a cron job...)
+MAX_KEYS = 16  # environments remembered (a few terminals, a CI job, a cron job...)
 MEMO_DIR = os.path.join(os.path.dirname(__file__), "__pycache__")
 
 _key: str | None = None  # this process's fingerprint, computed once
