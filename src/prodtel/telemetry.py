@@ -150,13 +150,14 @@ class Telemetry:
             from prodtel.delivery.encode import Encoder
             from prodtel.delivery.health import Reporter
             from prodtel.delivery.outbox import Outbox
+            from prodtel.delivery.outbox_sink import OutboxSink
             from prodtel.delivery.transport import HttpTransport, warm_imports
 
             warm_imports(https=s.logs_url.partition(":")[0].lower() == "https")
 
             state, url, options = self.state_dir, s.logs_url, s.transport_options()
             self.transport = HttpTransport(url, **options, report=Reporter(state))
-            box = sinks.OutboxSink(
+            box = OutboxSink(
                 Encoder(self.resource), Outbox(state), self.transport, self.stats, state
             )
             box.drops = self.drops  # persisted, so `status` in any later run reports them

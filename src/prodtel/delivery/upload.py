@@ -110,7 +110,7 @@ def run(state_dir: str, url: str, budget_s: float = BUDGET_S, handoff: str | Non
         except BlockingIOError:
             return 0  # another uploader has it
         from prodtel.crash import spool
-        from prodtel.delivery.sinks import OutboxSink
+        from prodtel.delivery.outbox_sink import OutboxSink
 
         stats: dict[str, int] = {}
         sink = None
