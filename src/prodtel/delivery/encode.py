@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import struct
 
-from prodtel.record import ATTRS, CONTEXT, NAME, SEVERITY, TIME, UID
+from prodtel.record import UID
 from prodtel.resource import SDK_VERSION
 
 TYPE_CHECKING = False
@@ -131,26 +131,24 @@ class Encoder:
 
     def log_record(self, r: Record) -> bytes:
         """ScopeLogs.log_records (field 2) entry for one record."""
-        name = self.names.get(r[NAME])
+        t, severity, event, attrs, ctx = r  # TIME, SEVERITY, NAME, ATTRS, CONTEXT
+        name = self.names.get(event)
         if name is None:
-            name = self.names[r[NAME]] = _ld(b"\x62", r[NAME].encode())  # event_name = 12
-        t = r[TIME]
-        sev = self.severities.get(r[SEVERITY]) or b"\x10" + varint(r[SEVERITY])
-        ctx = r[CONTEXT]
+            name = self.names[event] = _ld(b"\x62", event.encode())  # event_name = 12
+        sev = self.severities.get(severity) or b"\x10" + varint(severity)
         if ctx:
             if self.contexts[0] is not ctx:
                 self.contexts = (ctx, b"".join(key_value(k, v) for k, v in ctx.items()))
             ctx_bytes = self.contexts[1]
         else:
             ctx_bytes = b""
-        attrs = r[ATTRS]
         uid = attrs.get(UID)
         body = b"".join(
             (
                 _times(0x09, t, 0x59, t),
                 sev,
                 ctx_bytes,  # time=1, observed_time=11, severity=2,3
-                self._attrs(r[NAME], attrs),
+                self._attrs(event, attrs),
                 b""
                 if uid is None
                 else self.uid_head + uid.encode()
