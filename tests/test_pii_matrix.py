@@ -13,7 +13,6 @@ tests/test_pii_matrix_collector.py.
 from __future__ import annotations
 
 import json
-import linecache
 import platform
 import socket
 from collections.abc import Callable, Iterator
@@ -37,6 +36,7 @@ from tests.support.pii import (
     kinds,
     leaks,
     matrix,
+    stack_frame,
 )
 from tests.support.traces import OTLPReceiver
 from tests.test_errors_sentry import Memory
@@ -154,22 +154,6 @@ def exception_message(env: Env, text: str) -> str:
             prodtel.capture_exception(e)
 
     return env.sent(act, sentry=True)
-
-
-def stack_frame(text: str) -> RuntimeError:
-    """An exception whose message is clean and whose stack is not: the text is in a source
-    line, in the message of the exception it was raised from and, when it is a path, in the
-    frame's file name."""
-    path = text.startswith(("/", "C:", "("))
-    filename = f"{text}/job.py" if path else f"/srv/app/job_{len(linecache.cache)}.py"
-    source = f'note = {text!r}; raise RuntimeError("boom") from ValueError(note)\n'
-    # Kept for the test's life: the traceback reads the line when the record is made.
-    linecache.cache[filename] = (len(source), None, [source], filename)
-    try:
-        exec(compile(source, filename, "exec"), {})
-    except RuntimeError as e:
-        return e
-    raise AssertionError("unreachable")
 
 
 def stack_trace(env: Env, text: str) -> str:
