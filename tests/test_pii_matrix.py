@@ -251,16 +251,21 @@ def test_false_positives_arrive_unchanged_through_the_sdk(
     env: Env, capsys: pytest.CaptureFixture[str]
 ) -> None:
     damaged = []
+
+    def on_the_wire(send: Callable[[Env, str], str], text: str, expect: str) -> bool:
+        """The OTLP requests carry `expect` byte for byte (Sentry events aside)."""
+        send(env, text)
+        return any(expect in b.decode("utf-8", "replace") for b in env.receiver.bodies)
+
     for value in FALSE_POSITIVES:
         for context in FP_CONTEXTS:
             text = context.format(value)
             for place, send in FP_PLACES.items():
-                if text not in send(env, text):
+                if not on_the_wire(send, text, text):
                     damaged.append(f"{place}: {text!r}")
-            if repr(text) not in stack_trace(env, text):
-                damaged.append(f"stack trace: {text!r}")
-            if repr(text) not in _span(env, exc=stack_frame(text)):
-                damaged.append(f"span exception: {text!r}")
+            for place in ("stack trace", "span exception"):  # as the source line shows it
+                if not on_the_wire(PLACES[place], text, repr(text)):
+                    damaged.append(f"{place}: {text!r}")
     n = len(FALSE_POSITIVES) * len(FP_CONTEXTS)
     with capsys.disabled():
         print(
