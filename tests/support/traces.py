@@ -25,12 +25,14 @@ def _attrs(kvs: Any) -> dict[str, Any]:
 
 
 class OTLPReceiver:
-    """`spans` and `records` are what arrived, decoded; `paths` every POST's path."""
+    """`spans` and `records` are what arrived, decoded; `paths` every POST's path, `bodies` its
+    body."""
 
     def __init__(self) -> None:
         self.spans: list[dict[str, Any]] = []
         self.records: list[dict[str, Any]] = []
         self.paths: list[str] = []
+        self.bodies: list[bytes] = []  # every request body, decompressed
         self.bytes = 0
         outer = self
 
@@ -40,6 +42,7 @@ class OTLPReceiver:
                 outer.bytes += len(body)
                 if self.headers.get("Content-Encoding") == "gzip":
                     body = gzip.decompress(body)
+                outer.bodies.append(body)
                 status = outer._take(self.path, body)
                 self.send_response(status)
                 self.send_header("Content-Length", "0")
