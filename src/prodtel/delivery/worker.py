@@ -53,6 +53,7 @@ class Worker:
         self.uploader = uploader  # called at exit when records remain unsent
         self.wake = threading.Event()
         self.idle = threading.Event()
+        self.warmed = threading.Event()  # set once the thread's warm-ups ran (tests wait on it)
         self.deadline: float | None = None
         self.lock = threading.Lock()
         self.last_error: str | None = None
@@ -94,6 +95,7 @@ class Worker:
         self.lock = threading.Lock()
         self.wake = threading.Event()
         self.idle = threading.Event()
+        self.warmed = threading.Event()
         self.pid = os.getpid()
         self.sink.after_fork()
         self.thread = None
@@ -110,6 +112,7 @@ class Worker:
                     warm()
                 except Exception as e:
                     self.last_error = repr(e)
+        self.warmed.set()
 
         while True:
             self.wake.wait(self.interval)
