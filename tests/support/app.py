@@ -8,6 +8,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
 LOADGEN = ROOT / "examples/loadgen/loadgen.py"
@@ -41,6 +42,14 @@ def clean_env(home: Path, **extra: str) -> dict[str, str]:
     )
     env.update(extra)
     return env
+
+
+def sent_log(home: Path, app: str = "loadgen") -> list[dict[str, Any]]:
+    """The app's sent log (what `telemetry show` lists). It is written when the answer is
+    read, which can be a moment after the collector has the records."""
+    from prodtel import sentlog
+
+    return sentlog.read(str(home / ".local/state" / app), 200)
 
 
 def seen_notice(home: Path) -> None:
