@@ -28,7 +28,7 @@ from prodtel import Attr, Catalog, Event, crash
 from prodtel.crash.hooks import reporter
 from prodtel.scrub import GENERIC_USERS
 from prodtel.testing import Captured, capture
-from tests.test_errors_sentry import Memory
+from tests.support.sentry_memory import Memory
 
 
 def _raise(text: str) -> None:

@@ -73,6 +73,15 @@ def run_on_tty(args: list[str], env: dict[str, str]) -> str:
         stderr=slave,
     )
     os.close(slave)
+    out = read_pty(master)
+    p.wait()
+    os.close(master)
+    return out.decode()
+
+
+def read_pty(master: int) -> bytes:
+    """All a child wrote on the terminal whose master side is `master`, until it closed it
+    (Linux reports the end as EIO)."""
     out = b""
     while True:
         try:
@@ -82,9 +91,7 @@ def run_on_tty(args: list[str], env: dict[str, str]) -> str:
         if not data:
             break
         out += data
-    p.wait()
-    os.close(master)
-    return out.decode()
+    return out
 
 
 def loadgen(*args: str, env: dict[str, str], timeout: float = 60) -> Run:
