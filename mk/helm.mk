@@ -16,10 +16,10 @@ KUBERNETES_VALIDATE_VERSION := 1.37.0
 KUBERNETES_VALIDATE_STAMP := $(VENV)/.kubernetes-validate-$(KUBERNETES_VALIDATE_VERSION)
 HELM_CHART := collector-config/helm/prodtel-collector
 HELM_EXAMPLES := collector-config/helm/examples
-# The chart cannot read files outside its directory, so it carries a copy of the DDL; `make
-# helm-sync` refreshes it. The chart ships no pipeline (it fails closed): pass the generated one
+# The chart cannot read files outside its directory, so it carries copies of the DDL files; `make
+# helm-sync` refreshes them. The chart ships no pipeline (it fails closed): pass the generated one
 # at install time, `helm install ... --set-file pipeline=collector-config/<app>.yaml`.
-HELM_DDL := collector-config/clickhouse/otel_logs.sql
+HELM_DDL := collector-config/clickhouse/otel_logs.sql collector-config/clickhouse/otel_traces.sql
 # The pipeline the lint renders with.
 HELM_PIPELINE := collector-config/loadgen.yaml
 export PRODTEL_HELM := $(HELM)
@@ -41,14 +41,14 @@ $(KUBERNETES_VALIDATE_STAMP): | venv
 	touch $@
 
 helm-sync:
-	cp $(HELM_DDL) $(HELM_CHART)/files/otel_logs.sql
+	cp $(HELM_DDL) $(HELM_CHART)/files/
 
 # tests/test_helm.py (run by `make pytest`) needs the tools.
 pytest: helm-tools
 test-fast: helm-tools
 
 helm-check: helm-tools
-	cmp $(HELM_DDL) $(HELM_CHART)/files/otel_logs.sql || { echo "run: make helm-sync"; exit 1; }
+	for f in $(HELM_DDL); do cmp $$f $(HELM_CHART)/files/$$(basename $$f) || { echo "run: make helm-sync"; exit 1; }; done
 	$(HELM) lint --strict $(HELM_CHART) --set-file pipeline=$(HELM_PIPELINE)
 	$(HELM) lint --strict $(HELM_CHART) --set-file pipeline=$(HELM_PIPELINE) -f $(HELM_EXAMPLES)/values-production.yaml
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from prodtel.catalog import Attr, Catalog, CatalogError, Event, Validator
+from prodtel.catalog import Attr, Catalog, CatalogError, Event
+from prodtel.validate import Validator
 
 CAT = Catalog(
     "app",

@@ -341,6 +341,8 @@ def test_default_pipeline_routes_exceptions_to_errors_and_the_rest_to_files(
     env = plain_env(default.collector_container())
     assert env["PRODTEL_ANALYTICS_EXPORTERS"] == "[file/analytics]"
     assert env["PRODTEL_ERRORS_EXPORTERS"] == "[file/errors]"
+    assert p["traces"]["exporters"].startswith("${env:PRODTEL_TRACES_EXPORTERS:-")
+    assert env["PRODTEL_TRACES_EXPORTERS"] == "[file/traces]"
     assert not any(k.startswith(("CLICKHOUSE_", "SENTRY_")) for k in env)
 
 
@@ -387,6 +389,7 @@ def test_production_selects_clickhouse_and_sentry_with_secrets(production: Rende
     env = plain_env(c)
     assert env["PRODTEL_ANALYTICS_EXPORTERS"] == "[clickhouse]"
     assert env["PRODTEL_ERRORS_EXPORTERS"] == "[sentry_events]"
+    assert env["PRODTEL_TRACES_EXPORTERS"] == "[clickhouse]"
     assert env["CLICKHOUSE_DATABASE"] == "prodtel"
     assert env["CLICKHOUSE_LOGS_TABLE"] == "otel_logs"
     assert secret_env(c) == {
@@ -397,6 +400,7 @@ def test_production_selects_clickhouse_and_sentry_with_secrets(production: Rende
     }
     ch = production.collector_config()["exporters"]["clickhouse"]
     assert ch["create_schema"] is False
+    assert ch["traces_table_name"] == "${env:CLICKHOUSE_TRACES_TABLE:-otel_traces}"
     assert ch["sending_queue"]["batch"]["min_size"] >= 5000
     assert "kind: Secret" not in production.text
 
@@ -558,9 +562,10 @@ def test_ingress_exposes_only_otlp_http_with_limits(production: Rendered) -> Non
     ]
     (rule,) = ing["spec"]["rules"]
     assert rule["host"] == "telemetry.example.com"
+    # Events and errors, and spans (each held to the catalog by its pipeline); nothing else.
     assert rule["http"]["paths"] == [
         {
-            "path": "/v1/logs",
+            "path": path,
             "pathType": "Exact",
             "backend": {
                 "service": {
@@ -569,6 +574,7 @@ def test_ingress_exposes_only_otlp_http_with_limits(production: Rendered) -> Non
                 }
             },
         }
+        for path in ("/v1/logs", "/v1/traces")
     ]
     svc_ports = {
         p["name"]: p["port"] for p in production.one("Service", "collector")["spec"]["ports"]
@@ -673,17 +679,31 @@ def test_a_pipeline_breaking_the_contract_fails(edit: Any, message: str, tmp_pat
 
 # --- ClickHouse: DDL, schema job, ClickHouseInstallation ----------------------------------------
 
-DDL = ROOT / "collector-config/clickhouse/otel_logs.sql"
+DDL_DIR = ROOT / "collector-config/clickhouse"
+DDL = DDL_DIR / "otel_logs.sql"
+TRACES_DDL = DDL_DIR / "otel_traces.sql"
+TABLES = ("otel_logs", "otel_traces")
 
 
-def test_chart_carries_the_current_copies() -> None:
-    assert (CHART / "files/otel_logs.sql").read_text() == DDL.read_text(), "run `make helm-sync`"
+@pytest.mark.parametrize("table", TABLES)
+def test_chart_carries_the_current_copies(table: str) -> None:
+    copy = (CHART / f"files/{table}.sql").read_text()
+    assert copy == (DDL_DIR / f"{table}.sql").read_text(), "run `make helm-sync`"
+
+
+def test_make_helm_sync_copies_every_ddl_file() -> None:
+    mk = (ROOT / "mk/helm.mk").read_text()
+    (line,) = [x for x in mk.splitlines() if x.startswith("HELM_DDL :=")]
+    assert sorted(line.split()[2:]) == sorted(
+        str(p.relative_to(ROOT)) for p in DDL_DIR.glob("*.sql")
+    )
 
 
 def test_schema_job_applies_the_ddl_with_secret_credentials(production: Rendered) -> None:
     job = production.one("Job", "-schema")
     cm = production.one("ConfigMap", "-schema")
     assert cm["data"]["otel_logs.sql"] == DDL.read_text()
+    assert cm["data"]["otel_traces.sql"] == TRACES_DDL.read_text()
     for doc in (job, cm):
         assert doc["metadata"]["annotations"]["helm.sh/hook"] == "pre-install,pre-upgrade"
     # The ConfigMap hook is created before the Job hook.
@@ -721,7 +741,7 @@ def run_schema_script(script: Path, endpoint: str, **extra: str) -> tuple[int, s
         "CLICKHOUSE_USERNAME": "prodtel",
         "CLICKHOUSE_PASSWORD": "pw",
         "CLICKHOUSE_DATABASE": "prodtel",
-        "DDL_FILE": str(DDL),
+        "DDL_DIR": str(DDL_DIR),
     }
     proc = subprocess.run(["/bin/sh", str(script)], capture_output=True, text=True, env=env)
     lines = calls.read_text().splitlines() if calls.exists() else []
@@ -753,6 +773,7 @@ def test_schema_script_connects_where_the_exporter_does(
         f"{connect} {auth} --query SELECT 1",
         f"{connect} {auth} --query CREATE DATABASE IF NOT EXISTS `prodtel`",
         f"{connect} {auth} --database prodtel --queries-file {DDL}",
+        f"{connect} {auth} --database prodtel --queries-file {TRACES_DDL}",
     ]
 
 
@@ -784,26 +805,33 @@ def test_cluster_ddl_is_replicated_local_tables_under_a_distributed_one(
     assert rc == 0, err
     sqls = [c.split("--query ", 1)[1] for c in calls if "--query " in c][1:]
     assert sqls[0] == "CREATE DATABASE IF NOT EXISTS `prodtel` ON CLUSTER `prod`"
-    local = (tmp_path / "otel_logs_local.sql").read_text()
-    assert any(c.endswith(f"--queries-file {tmp_path / 'otel_logs_local.sql'}") for c in calls)
-    assert "CREATE TABLE IF NOT EXISTS otel_logs_local ON CLUSTER `prod` (" in local
-    assert (
-        "ENGINE = ReplicatedMergeTree('/clickhouse/tables/{shard}/{database}/otel_logs_local',"
-        " '{replica}')" in local
-    )
-    assert sqls[1] == (
-        "CREATE TABLE IF NOT EXISTS otel_logs ON CLUSTER `prod` AS otel_logs_local"
-        " ENGINE = Distributed(`prod`, `prodtel`, otel_logs_local, rand())"
-    )
-    assert sqls[2] == (
-        "ALTER TABLE otel_logs_local ON CLUSTER `prod` MODIFY TTL toDateTime(Timestamp)"
-        " + INTERVAL 395 DAY"
-    )
+    files = [c.split("--queries-file ", 1)[1] for c in calls if "--queries-file " in c]
+    assert files == [str(tmp_path / f"{t}_local.sql") for t in TABLES]
+    # Logs spread at random; a trace's spans stay on one shard.
+    shard = {"otel_logs": "rand()", "otel_traces": "cityHash64(TraceId)"}
+    expected = [sqls[0]]
+    for t in TABLES:
+        local = (tmp_path / f"{t}_local.sql").read_text()
+        assert f"CREATE TABLE IF NOT EXISTS {t}_local ON CLUSTER `prod` (" in local
+        assert (
+            f"ENGINE = ReplicatedMergeTree('/clickhouse/tables/{{shard}}/{{database}}/{t}_local',"
+            " '{replica}')" in local
+        )
+        expected += [
+            f"CREATE TABLE IF NOT EXISTS {t} ON CLUSTER `prod` AS {t}_local"
+            f" ENGINE = Distributed(`prod`, `prodtel`, {t}_local, {shard[t]})",
+            f"ALTER TABLE {t}_local ON CLUSTER `prod` MODIFY TTL toDateTime(Timestamp)"
+            " + INTERVAL 395 DAY",
+        ]
+    assert sqls == expected
     # Every statement parses as ClickHouse SQL (chDB is the ClickHouse engine).
-    body = "\n".join(x for x in local.splitlines() if not x.startswith("--"))
-    statements = [*sqls, body.strip().rstrip(";")]
+    bodies = [
+        "\n".join(x for x in (tmp_path / f"{t}_local.sql").read_text().splitlines()
+                  if not x.startswith("--")).strip().rstrip(";")
+        for t in TABLES
+    ]  # fmt: skip
     proc = subprocess.run(
-        [sys.executable, "-c", CHDB_CHECK, str(tmp_path / "chdb"), json.dumps(statements)],
+        [sys.executable, "-c", CHDB_CHECK, str(tmp_path / "chdb"), json.dumps([*sqls, *bodies])],
         capture_output=True,
         text=True,
         timeout=120,
@@ -816,23 +844,32 @@ CHDB_TTL = """
 import sys
 from chdb import session
 s = session.Session(sys.argv[1])
+table = sys.argv[4]
+name = "SpanName" if table == "otel_traces" else "EventName"
 s.query(open(sys.argv[2]).read())
 s.query(sys.argv[3])
-s.query("INSERT INTO otel_logs (Timestamp, ServiceName, EventName) VALUES "
+s.query(f"INSERT INTO {table} (Timestamp, ServiceName, {name}) VALUES "
         "(now64(9) - INTERVAL 400 DAY, 'loadgen', 'old'), (now64(9), 'loadgen', 'new')")
-s.query("OPTIMIZE TABLE otel_logs FINAL")
-print(str(s.query("SELECT groupArray(EventName) FROM otel_logs", "CSV")).strip())
+s.query(f"OPTIMIZE TABLE {table} FINAL")
+print(str(s.query(f"SELECT groupArray({name}) FROM {table}", "CSV")).strip())
 s.close()
 """
 
 
-def test_retention_ttl_drops_old_rows_on_chdb(schema_script: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize("table", TABLES)
+def test_retention_ttl_drops_old_rows_on_chdb(
+    schema_script: Path, tmp_path: Path, table: str
+) -> None:
     rc, err, calls = run_schema_script(schema_script, "tcp://ch:9000", RETENTION_DAYS="395")
     assert rc == 0, err
-    (ttl,) = [c.split("--query ", 1)[1] for c in calls if "MODIFY TTL" in c]
-    assert ttl == "ALTER TABLE otel_logs MODIFY TTL toDateTime(Timestamp) + INTERVAL 395 DAY"
+    ttls = [c.split("--query ", 1)[1] for c in calls if "MODIFY TTL" in c]
+    assert ttls == [
+        f"ALTER TABLE {t} MODIFY TTL toDateTime(Timestamp) + INTERVAL 395 DAY" for t in TABLES
+    ]
+    (ttl,) = [x for x in ttls if x.startswith(f"ALTER TABLE {table} ")]
+    ddl = DDL_DIR / f"{table}.sql"
     proc = subprocess.run(
-        [sys.executable, "-c", CHDB_TTL, str(tmp_path / "chdb"), str(DDL), ttl],
+        [sys.executable, "-c", CHDB_TTL, str(tmp_path / "chdb"), str(ddl), ttl, table],
         capture_output=True,
         text=True,
         timeout=120,
@@ -899,6 +936,61 @@ def test_otel_logs_ddl_matches_what_the_exporter_inserts(tmp_path: Path) -> None
     assert columns["Timestamp"] == "DateTime64(9)"
     assert columns["ResourceAttributes"] == "Map(LowCardinality(String), String)"
     assert got["row"] == '"command","run","prod",1'
+    assert got["partition"] == '"toDate(Timestamp)"'
+
+
+# The 22 columns of the exporter's v0.152.0 traces insert template (Nested as dotted arrays).
+EXPORTER_TRACES_INSERT = (
+    "Timestamp,TraceId,SpanId,ParentSpanId,TraceState,SpanName,SpanKind,ServiceName,"
+    "ResourceAttributes,ScopeName,ScopeVersion,SpanAttributes,Duration,StatusCode,StatusMessage,"
+    "Events.Timestamp,Events.Name,Events.Attributes,"
+    "Links.TraceId,Links.SpanId,Links.TraceState,Links.Attributes"
+)
+CHDB_TRACES_SCRIPT = """
+import json, sys
+from chdb import session
+s = session.Session(sys.argv[1])
+q = lambda sql, fmt="CSV": str(s.query(sql, fmt)).strip()
+s.query("CREATE DATABASE prodtel")
+s.query("USE prodtel")
+s.query(open(sys.argv[2]).read())
+s.query(f"INSERT INTO otel_traces ({sys.argv[3]}) VALUES (now64(9), '5a', '01', '', '', "
+        "'http.client', 'Client', 'spanapp', map('service.name', 'spanapp'), 'httpx', '0.1', "
+        "map('http.request.method', 'GET'), 1500, 'Error', 'failed', [now64(9)], ['exception'], "
+        "[map('exception.type', 'E')], [], [], [], [])")
+print(json.dumps({
+    "columns": q("SELECT name, type FROM system.columns WHERE database = 'prodtel' "
+                 "AND table = 'otel_traces' ORDER BY position", "JSONCompact"),
+    "row": q("SELECT SpanName, SpanAttributes['http.request.method'], Events.Name[1], "
+             "Events.Attributes[1]['exception.type'], Duration, toDate(Timestamp) = today() "
+             "FROM otel_traces"),
+    "partition": q("SELECT partition_key FROM system.tables WHERE name = 'otel_traces'"),
+}))
+s.close()
+"""
+
+
+def test_otel_traces_ddl_matches_what_the_exporter_inserts(tmp_path: Path) -> None:
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            CHDB_TRACES_SCRIPT,
+            str(tmp_path / "chdb"),
+            str(TRACES_DDL),
+            EXPORTER_TRACES_INSERT,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    got = json.loads(proc.stdout.strip().splitlines()[-1])
+    columns = dict(json.loads(got["columns"])["data"])
+    assert list(columns) == EXPORTER_TRACES_INSERT.split(",")
+    assert columns["Timestamp"] == "DateTime64(9)"
+    assert columns["Events.Attributes"] == "Array(Map(LowCardinality(String), String))"
+    assert got["row"] == '"http.client","GET","exception","E",1500,1'
     assert got["partition"] == '"toDate(Timestamp)"'
 
 

@@ -5,7 +5,9 @@ every path that leaves the process:
 - error record: `prodtel.capture_exception()` -> the `exception` record (message, stack trace);
 - Sentry: the same exception through sentry-sdk and prodtel's `before_send` (in-memory transport).
 
-A leak is the personal value itself in what would be sent. The count must be 0.
+A leak is the personal value itself in what would be sent. The count must be 0. The matrix of
+every kind x every place (resource, spans, stack frames) through the SDK and through the
+collector alone is tests/test_pii_matrix.py and tests/test_pii_matrix_collector.py.
 """
 
 from __future__ import annotations

@@ -22,12 +22,11 @@ from __future__ import annotations
 import math
 
 from prodtel._builtins import COMMAND, DELETION, DISABLED, ENABLED, EXCEPTION
-from prodtel.counters import count
 from prodtel.policy import Policy
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Mapping
+    from collections.abc import Iterable
     from typing import Any
 
     AttrType = type[str] | type[int] | type[float] | type[bool]
@@ -39,7 +38,7 @@ _SEGMENT_CHARS = _SEGMENT_START | set("0123456789_")
 RESERVED_EVENTS = frozenset({COMMAND, ENABLED, DISABLED, EXCEPTION, DELETION})
 RESERVED_ATTRS = frozenset({"log.record.uid"})
 DEFAULT_MAX_LENGTH = 256
-_INFINITIES = (math.inf, -math.inf)
+INFINITIES = (math.inf, -math.inf)
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1  # OTLP's intValue is an int64: never wrap
 
 
@@ -244,84 +243,6 @@ class Catalog:
             "title": f"{self.app} telemetry events",
             "oneOf": variants,
         }
-
-
-class Validator:
-    """Checks `track()` input against a catalog: raises in strict mode, else drops and counts."""
-
-    __slots__ = ("_rules", "catalog", "drops", "strict")
-
-    def __init__(self, catalog: Catalog, strict: bool, drops: dict[str, int]) -> None:
-        self.catalog = catalog
-        self.strict = strict
-        self.drops = drops
-        self._rules: dict[int, dict[str, tuple[type, frozenset[object] | None, int]]] = {}
-
-    def event(self, name: str, attrs: Mapping[str, object]) -> dict[str, object] | None:
-        """Clean attributes for `name`, or None when the whole event must be dropped."""
-        ev = self.catalog.events.get(name)
-        if ev is None:
-            self._problem(
-                "unknown_event", f"event {name!r} is not in the {self.catalog.app} catalog"
-            )
-            return None
-        return self._attrs(ev.attrs, attrs, f"event {name!r}")
-
-    def context(self, attrs: Mapping[str, object]) -> dict[str, object]:
-        return self._attrs(self.catalog.context, attrs, "context")
-
-    def _attrs(
-        self, declared: Mapping[str, Attr], attrs: Mapping[str, object], where: str
-    ) -> dict[str, object]:
-        # Fast path: everything valid (the usual case) returns the caller's own dict unchanged.
-        # Callers pass a dict they own (track()'s **kwargs), so no copy is needed.
-        rules = self._rules.get(id(declared))
-        if rules is None:
-            rules = self._rules[id(declared)] = {
-                a.name: (a.type, frozenset(a.enum) if a.enum else None, a.max_length)
-                for a in declared.values()
-            }
-        for key, value in attrs.items():
-            rule = rules.get(key)
-            if rule is None:
-                return self._slow(declared, attrs, where)
-            t, enum, max_length = rule
-            if type(value) is not t or (enum is not None and value not in enum):
-                return self._slow(declared, attrs, where)
-            if t is str:
-                if len(value) > max_length:  # type: ignore[arg-type]
-                    return self._slow(declared, attrs, where)
-            elif (t is float and (value != value or value in _INFINITIES)) or (
-                t is int and not INT64_MIN <= value <= INT64_MAX  # type: ignore[operator]
-            ):
-                return self._slow(declared, attrs, where)
-        return attrs if isinstance(attrs, dict) else dict(attrs)
-
-    def _slow(
-        self, declared: Mapping[str, Attr], attrs: Mapping[str, object], where: str
-    ) -> dict[str, object]:
-        out: dict[str, object] = {}
-        for key, value in attrs.items():
-            spec = declared.get(key)
-            if spec is None:
-                self._problem("unknown_attribute", f"{where}: attribute {key!r} is not declared")
-                continue
-            clean, problem = spec.check(value)
-            if problem == "truncated":
-                self._problem(
-                    "truncated",
-                    f"{where}: attribute {key!r} is longer than {spec.max_length} characters",
-                )
-            elif problem is not None:
-                self._problem("invalid_attribute", f"{where}: attribute {key!r}: {problem}")
-                continue
-            out[key] = clean
-        return out
-
-    def _problem(self, kind: str, message: str) -> None:
-        if self.strict:
-            raise CatalogError(message)
-        count(self.drops, kind)
 
 
 def _attr_schema(a: Attr) -> dict[str, Any]:

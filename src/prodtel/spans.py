@@ -6,10 +6,11 @@
 
 A span leaves under the name its catalog `Span` declares, with only the declared attributes
 (type, enum and length checked as for events), its "exception" events (type, message and stack
-trace, scrubbed and cut as for the `exception` event), its links (ids, scrubbed scalar
-attributes) and its status (description scrubbed). Every string that leaves passes the scrubber.
-Trace state never leaves. Nothing here imports the OpenTelemetry SDK: spans are read by duck
-typing, so the module stays cheap.
+trace, scrubbed and cut as for the `exception` event) and its status (description scrubbed).
+Links never leave (counted as `span_link` drops): the collector could not hold their free-form
+attributes to the catalog, so it drops any span that carries one. Every string that leaves
+passes the scrubber. Trace state never leaves. Nothing here imports the OpenTelemetry SDK: spans
+are read by duck typing, so the module stays cheap.
 """
 
 from __future__ import annotations
@@ -141,18 +142,8 @@ class SpanPipeline:
             events.append(
                 (e.timestamp, text(e.name), self._attrs(self.exception_attrs, e.attributes))
             )
-        links = [
-            (
-                link.context.trace_id,
-                link.context.span_id,
-                {
-                    k: text(v) if type(v) is str else v
-                    for k, v in (link.attributes or {}).items()
-                    if type(v) in (str, int, float, bool)
-                },
-            )
-            for link in s.links
-        ]
+        if s.links:  # never sent: the collector cannot check link attributes (no OTTL
+            count(self.drops, "span_link", len(s.links))  # link context) and drops such spans
         return SpanData(
             name=text(decl.name),
             trace_id=ctx.trace_id,
@@ -163,7 +154,7 @@ class SpanPipeline:
             end=s.end_time or 0,
             attrs=self._attrs(decl.attrs, s.attributes),
             events=events,
-            links=links,
+            links=[],
             status_code=status.status_code.value,
             status_message=text(status.description or ""),
             scope=(text(scope.name), text(scope.version or "")) if scope else ("", ""),

@@ -9,11 +9,11 @@ import os
 import time
 
 from prodtel._builtins import DISABLED, ENABLED
-from prodtel.catalog import Validator
 from prodtel.consent import levels
 from prodtel.consent.watch import ConsentWatch
 from prodtel.counters import count
 from prodtel.endpoint import safe_url
+from prodtel.validate import Validator
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:

@@ -167,7 +167,8 @@ class Collector:
 
 def pipeline(workdir: Path, config: str, data_dir: Path, **env: str) -> Collector:
     """A collector running a generated prodtel pipeline (collector-config/*.yaml) on loopback
-    ports, writing its files under `data_dir`; not started."""
+    ports, writing its files under `data_dir` and its queues under `workdir` (not the default
+    ./data/queue, which is relative to the test's working directory); not started."""
     c = Collector(workdir, config=config)
     c.env.update(
         {
@@ -176,6 +177,7 @@ def pipeline(workdir: Path, config: str, data_dir: Path, **env: str) -> Collecto
             "PRODTEL_HEALTH_ENDPOINT": f"127.0.0.1:{c.health_port}",
             "PRODTEL_METRICS_PORT": str(free_port()),
             "PRODTEL_DATA_DIR": str(data_dir),
+            "PRODTEL_QUEUE_DIR": str(workdir / "queue"),
             **env,
         }
     )

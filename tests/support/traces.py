@@ -15,18 +15,21 @@ from tests.support.loopback import HOST, OTLPServer, attributes
 
 
 class OTLPReceiver(OTLPServer):
-    """`spans` and `records` are what arrived, decoded; `paths` every POST's path."""
+    """`spans` and `records` are what arrived, decoded; `paths` every POST's path, `bodies` its
+    body."""
 
     def __init__(self) -> None:
         self.spans: list[dict[str, Any]] = []
         self.records: list[dict[str, Any]] = []
         self.paths: list[str] = []
+        self.bodies: list[bytes] = []  # every request body, decompressed
         super().__init__()
 
     def _answer(
         self, path: str, body: bytes, headers: dict[str, str]
     ) -> tuple[int, dict[str, str]]:
         self.paths.append(path)
+        self.bodies.append(body)
         if path == "/v1/traces":
             req = ExportTraceServiceRequest.FromString(body)
             for rs in req.resource_spans:

@@ -4,11 +4,13 @@
          -> ${PRODTEL_TRACES_EXPORTERS}   (file/traces, or clickhouse: table otel_traces)
 
 The SDK already sends only declared spans (prodtel.spans); this is the second line, for old or
-rogue clients: spans of apps without a catalog and span names no catalog declares are dropped,
-each span keeps only its declared attributes (type, enum, length), span events other than
-"exception" are dropped and those keep type, message and stack trace, trace state is cleared,
-the resource keeps only the documented keys, and the redaction masks what looks like an email,
-IP or token in what is left (attributes, event attributes, the status message).
+rogue clients: spans of apps without a catalog, span names no catalog declares and spans with
+links (their attributes are out of every processor's reach) are dropped, each span keeps only
+its declared attributes (type, enum, length), span events other than "exception" are dropped
+and those keep type, message and stack trace, trace state is cleared, the resource keeps only
+the documented keys, and the patterns mask what looks like an email, IP or token in what is
+left (resource and span attributes, event attributes, the status message, the scope's name and
+version, schema URLs), as in the logs pipeline (collector_config.transform).
 """
 
 from __future__ import annotations
@@ -18,7 +20,11 @@ from typing import TYPE_CHECKING, Any
 from prodtel.collector_config.keys import RESOURCE_KEYS, catalogs_of, storable
 from prodtel.collector_config.ottl import literal_list, quote
 from prodtel.collector_config.redaction import blocked_value, redaction_regex
-from prodtel.collector_config.transform import attr_statements
+from prodtel.collector_config.transform import (
+    attr_statements,
+    resource_statements,
+    scope_statements,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
@@ -32,7 +38,6 @@ TRACES_ENV = {
 }
 EXCEPTION_KEYS = ("exception.type", "exception.message", "exception.stacktrace")
 SERVICE = f"resource.attributes[{quote('service.name')}]"
-RESOURCE_MAX_BYTES = 256
 STATUS_MAX_BYTES = 2048
 
 
@@ -41,9 +46,14 @@ def _span_attrs(catalogs: list[Catalog]) -> list[Attr]:
 
 
 def filter_processor(catalogs: list[Catalog]) -> dict[str, Any]:
-    """Drop conditions: apps without a catalog, per app the span names it does not declare,
-    and every span event but "exception"."""
-    spans = [f"not ContainsValue({literal_list(c.app for c in catalogs)}, {SERVICE})"]
+    """Drop conditions: apps without a catalog, spans with links, per app the span names it
+    does not declare, and every span event but "exception"."""
+    spans = [
+        f"not ContainsValue({literal_list(c.app for c in catalogs)}, {SERVICE})",
+        # Links: OTTL (contrib v0.152) has no link context and the redaction processor skips
+        # link attributes, so nothing here could clean them: a span with links is dropped.
+        "Len(span.links) > 0",
+    ]
     spans += [
         f"{SERVICE} == {quote(c.app)} and not ContainsValue({literal_list(c.spans)}, span.name)"
         for c in catalogs
@@ -65,17 +75,8 @@ def _on_span(statements: list[str]) -> list[str]:
 def transform_processor(catalogs: list[Catalog]) -> dict[str, Any]:
     status = "span.status.message"
     groups: list[dict[str, Any]] = [
-        {
-            "context": "resource",
-            "statements": [
-                f"keep_keys(resource.attributes, {literal_list(RESOURCE_KEYS)})",
-                f"truncate_all(resource.attributes, {RESOURCE_MAX_BYTES})",
-            ],
-        },
-        {
-            "context": "scope",
-            "statements": ['delete_matching_keys(scope.attributes, ".*")'],
-        },
+        {"context": "resource", "statements": resource_statements(catalogs)},
+        {"context": "scope", "statements": scope_statements()},
         {
             "context": "span",
             "statements": [

@@ -66,6 +66,31 @@ def mask(path: str) -> str:
     )
 
 
+def resource_statements(catalogs: Catalog | Sequence[Catalog]) -> list[str]:
+    """The resource keeps the documented keys, cut; its schema URL is cut and masked. The
+    redaction processor masks the values (it scans resource attributes)."""
+    return [
+        f"keep_keys(resource.attributes, {literal_list(resource_keys(catalogs))})",
+        f"truncate_all(resource.attributes, {RESOURCE_MAX_BYTES})",
+        *cap("resource.schema_url", SCHEMA_URL_MAX_BYTES),
+        mask("resource.schema_url"),
+    ]
+
+
+def scope_statements() -> list[str]:
+    """No scope attributes; the scope's name, version and schema URL cut and masked (an
+    instrumentation names its scope as it likes). Logs and traces alike."""
+    return [
+        'delete_matching_keys(scope.attributes, ".*")',
+        *cap("scope.name", SCOPE_MAX_BYTES),
+        *cap("scope.version", SCOPE_MAX_BYTES),
+        *cap("scope.schema_url", SCHEMA_URL_MAX_BYTES),
+        mask("scope.name"),
+        mask("scope.version"),
+        mask("scope.schema_url"),
+    ]
+
+
 def route_condition() -> str:
     """True for the records that go to the error tracker."""
     return (
@@ -88,27 +113,8 @@ def transform_groups(catalogs: Catalog | Sequence[Catalog]) -> list[dict[str, An
         f" and not IsMatch({uid}, {quote('^[0-9a-f]{32}$')})",
     ]
     groups: list[dict[str, Any]] = [
-        {
-            "context": "resource",
-            "statements": [
-                f"keep_keys(resource.attributes, {literal_list(resource_keys(cats))})",
-                f"truncate_all(resource.attributes, {RESOURCE_MAX_BYTES})",
-                *cap("resource.schema_url", SCHEMA_URL_MAX_BYTES),
-                mask("resource.schema_url"),
-            ],
-        },
-        {
-            "context": "scope",
-            "statements": [
-                'delete_matching_keys(scope.attributes, ".*")',
-                *cap("scope.name", SCOPE_MAX_BYTES),
-                *cap("scope.version", SCOPE_MAX_BYTES),
-                *cap("scope.schema_url", SCHEMA_URL_MAX_BYTES),
-                mask("scope.name"),
-                mask("scope.version"),
-                mask("scope.schema_url"),
-            ],
-        },
+        {"context": "resource", "statements": resource_statements(cats)},
+        {"context": "scope", "statements": scope_statements()},
         {"context": "log", "statements": records},
     ]
     for catalog in cats:

@@ -134,10 +134,13 @@ def sentry_options(t: Telemetry, callbacks: Callbacks | None = None) -> dict[str
     if callbacks is None:
         callbacks = Callbacks(lambda: t, time.time())
     s = t.settings
+    # The app's version and environment are free text (a build path, a laptop's name) and ride
+    # in every event and envelope header, which before_send never sees: scrubbed here.
+    scrub = t.scrubber
     opts: dict[str, Any] = {
         "dsn": s.sentry_dsn,
-        "release": f"{s.app}@{s.version}",
-        "environment": s.environment or "production",
+        "release": f"{s.app}@{scrub(s.version)}",
+        "environment": scrub(s.environment) if s.environment else "production",
         "server_name": SERVER_NAME,
         "include_local_variables": False,
         "include_source_context": True,

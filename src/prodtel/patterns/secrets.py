@@ -282,11 +282,13 @@ CREDENTIALS = (
         "yaml-base64-value",
         # Kubernetes Secret data: an indented `name: <base64 with padding>` line, or the padded
         # base64 line of a block scalar (`.dockercfg: |`).
-        r"""(?m)^([ \t]+(?:[\w.-]{1,64}:[ \t]*["']?)?)[A-Za-z0-9+/]{8,}={1,2}""",
+        # The padding ends the value: "  detail: password=hunter2" is a keyed secret instead
+        # (in the collector's one alternation the leftmost match wins and would eat the key).
+        r"""(?m)^([ \t]+(?:[\w.-]{1,64}:[ \t]*["']?)?)[A-Za-z0-9+/]{8,}={1,2}(?![^\s"'])""",
         r"\1<redacted>",
-        r"""(?m)^[ \t]+(?:[\w.-]{1,64}:[ \t]*["']?)?[A-Za-z0-9+/]{8,}={1,2}""",
+        r"""(?m)^[ \t]+(?:[\w.-]{1,64}:[ \t]*["']?)?[A-Za-z0-9+/]{8,}={1,2}(?:[ \t"']|$)""",
         matches=("data:\n  extra: YWRtaW46cGFzc3dvcmQ=", "cfg: |\n    eyJhdXRocyI6e30K=\n"),
-        keeps=("data:\n  replicas: 3", "version: 1.2.3"),
+        keeps=("data:\n  replicas: 3", "version: 1.2.3", "  detail: password=x"),
     ),
     Pattern(
         "private-key",

@@ -135,8 +135,9 @@ class Captured(sinks.Sink):
     def assert_matches_catalog(self, catalog: Catalog) -> None:
         """Assert every captured event and attribute is declared in `catalog`, with its type,
         enum and length: what the public usage page promises, and nothing more."""
-        from prodtel.catalog import CatalogError, Validator
+        from prodtel.catalog import CatalogError
         from prodtel.record import UID
+        from prodtel.validate import Validator
 
         problems = []
         check = Validator(catalog, strict=True, drops={})

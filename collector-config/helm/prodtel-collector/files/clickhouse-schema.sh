@@ -1,11 +1,13 @@
 #!/bin/sh
-# Applies otel_logs.sql (the clickhouse exporter's logs DDL; the exporter runs with
-# create_schema: false) over ClickHouse's native protocol. Inputs come from env:
-# CLICKHOUSE_ENDPOINT (tcp://host:port[?secure=true]), CLICKHOUSE_USERNAME, CLICKHOUSE_PASSWORD,
-# CLICKHOUSE_DATABASE; DDL_FILE (default /ddl/otel_logs.sql); CLUSTER_NAME (empty: one server);
-# RETENTION_DAYS (0: keep everything).
-# With a cluster: ReplicatedMergeTree local tables (otel_logs_local) on every node, ON CLUSTER,
-# plus a Distributed table named otel_logs, which the exporter writes to and the reports read.
+# Applies the clickhouse exporter's DDL (the exporter runs with create_schema: false) over
+# ClickHouse's native protocol: otel_logs.sql (events and errors) and otel_traces.sql (spans),
+# from $DDL_DIR (default /ddl). Inputs come from env: CLICKHOUSE_ENDPOINT
+# (tcp://host:port[?secure=true]), CLICKHOUSE_USERNAME, CLICKHOUSE_PASSWORD, CLICKHOUSE_DATABASE;
+# CLUSTER_NAME (empty: one server); RETENTION_DAYS (0: keep everything).
+# With a cluster: per table, ReplicatedMergeTree local tables (otel_logs_local,
+# otel_traces_local) on every node, ON CLUSTER, plus a Distributed table under the plain name,
+# which the exporter writes to and the reports read. Logs are sharded by rand(), spans by trace
+# (a trace's spans stay on one shard).
 set -eu
 url="$CLICKHOUSE_ENDPOINT"
 case "$url" in
@@ -38,26 +40,36 @@ until ch --query "SELECT 1" >/dev/null; do
   sleep "${WAIT_SECONDS:-5}"
 done
 db="$CLICKHOUSE_DATABASE"
-ddl="${DDL_FILE:-/ddl/otel_logs.sql}"
+dir="${DDL_DIR:-/ddl}"
 days="${RETENTION_DAYS:-0}"
 case "$days" in ''|*[!0-9]*) echo "schema job: RETENTION_DAYS must be a whole number, got $days" >&2; exit 2 ;; esac
 if [ -z "${CLUSTER_NAME:-}" ]; then
+  on_cluster=""
   ch --query "CREATE DATABASE IF NOT EXISTS \`$db\`"
-  ch --database "$db" --queries-file "$ddl"
-  ttl_table="otel_logs"; on_cluster=""
 else
   on_cluster=" ON CLUSTER \`$CLUSTER_NAME\`"
-  local_ddl="${TMPDIR:-/tmp}/otel_logs_local.sql"
-  sed -e "s|^CREATE TABLE IF NOT EXISTS otel_logs (|CREATE TABLE IF NOT EXISTS otel_logs_local$on_cluster (|" \
-      -e "s|^) ENGINE = MergeTree()|) ENGINE = ReplicatedMergeTree('/clickhouse/tables/{shard}/{database}/otel_logs_local', '{replica}')|" \
-      "$ddl" > "$local_ddl"
-  grep -q "ReplicatedMergeTree" "$local_ddl" || { echo "schema job: $ddl has no MergeTree engine line to replicate" >&2; exit 2; }
   ch --query "CREATE DATABASE IF NOT EXISTS \`$db\`$on_cluster"
-  ch --database "$db" --queries-file "$local_ddl"
-  ch --database "$db" --query "CREATE TABLE IF NOT EXISTS otel_logs$on_cluster AS otel_logs_local ENGINE = Distributed(\`$CLUSTER_NAME\`, \`$db\`, otel_logs_local, rand())"
-  ttl_table="otel_logs_local"
 fi
-if [ "$days" -gt 0 ]; then
-  ch --database "$db" --query "ALTER TABLE $ttl_table$on_cluster MODIFY TTL toDateTime(Timestamp) + INTERVAL $days DAY"
-fi
-echo "schema job: applied otel_logs DDL to $db on $host:$port${CLUSTER_NAME:+ (cluster $CLUSTER_NAME)}, retention ${days} days (0: none)"
+for table in otel_logs otel_traces; do
+  ddl="$dir/$table.sql"
+  [ -f "$ddl" ] || { echo "schema job: $ddl is missing" >&2; exit 2; }
+  if [ -z "$on_cluster" ]; then
+    ch --database "$db" --queries-file "$ddl"
+    ttl_table="$table"
+  else
+    case "$table" in otel_traces) shard="cityHash64(TraceId)" ;; *) shard="rand()" ;; esac
+    local_ddl="${TMPDIR:-/tmp}/${table}_local.sql"
+    sed -e "s|^CREATE TABLE IF NOT EXISTS $table (|CREATE TABLE IF NOT EXISTS ${table}_local$on_cluster (|" \
+        -e "s|^) ENGINE = MergeTree()|) ENGINE = ReplicatedMergeTree('/clickhouse/tables/{shard}/{database}/${table}_local', '{replica}')|" \
+        "$ddl" > "$local_ddl"
+    grep -q "ReplicatedMergeTree" "$local_ddl" || { echo "schema job: $ddl has no MergeTree engine line to replicate" >&2; exit 2; }
+    grep -q "^CREATE TABLE IF NOT EXISTS ${table}_local" "$local_ddl" || { echo "schema job: $ddl does not create table $table" >&2; exit 2; }
+    ch --database "$db" --queries-file "$local_ddl"
+    ch --database "$db" --query "CREATE TABLE IF NOT EXISTS $table$on_cluster AS ${table}_local ENGINE = Distributed(\`$CLUSTER_NAME\`, \`$db\`, ${table}_local, $shard)"
+    ttl_table="${table}_local"
+  fi
+  if [ "$days" -gt 0 ]; then
+    ch --database "$db" --query "ALTER TABLE $ttl_table$on_cluster MODIFY TTL toDateTime(Timestamp) + INTERVAL $days DAY"
+  fi
+done
+echo "schema job: applied the otel_logs and otel_traces DDL to $db on $host:$port${CLUSTER_NAME:+ (cluster $CLUSTER_NAME)}, retention ${days} days (0: none)"

@@ -113,9 +113,13 @@ workload sets (docs/collector.md). The health_check extension must stay: the pro
 {{- $text }}
 {{- end }}
 
-{{/* Exporter lists for PRODTEL_ANALYTICS_EXPORTERS / PRODTEL_ERRORS_EXPORTERS. */}}
+{{/* Exporter lists for PRODTEL_ANALYTICS_EXPORTERS / PRODTEL_TRACES_EXPORTERS /
+PRODTEL_ERRORS_EXPORTERS. */}}
 {{- define "prodtel-collector.analyticsExporters" -}}
 {{- if .Values.clickhouse.enabled }}[clickhouse]{{ else }}[file/analytics]{{ end }}
+{{- end }}
+{{- define "prodtel-collector.tracesExporters" -}}
+{{- if .Values.clickhouse.enabled }}[clickhouse]{{ else }}[file/traces]{{ end }}
 {{- end }}
 {{- define "prodtel-collector.errorsExporters" -}}
 {{- if include "prodtel-collector.sentryEnabled" . }}[sentry_events]{{ else }}[file/errors]{{ end }}

@@ -1,0 +1,91 @@
+"""Validation on the caller's thread: what `track()` and `set_context()` accept. Production
+drops the bad part and counts it; strict mode raises CatalogError naming the event and field."""
+
+from __future__ import annotations
+
+from prodtel.catalog import INFINITIES, INT64_MAX, INT64_MIN, CatalogError
+from prodtel.counters import count
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from prodtel.catalog import Attr, Catalog
+
+
+class Validator:
+    """Checks `track()` input against a catalog: raises in strict mode, else drops and counts."""
+
+    __slots__ = ("_rules", "catalog", "drops", "strict")
+
+    def __init__(self, catalog: Catalog, strict: bool, drops: dict[str, int]) -> None:
+        self.catalog = catalog
+        self.strict = strict
+        self.drops = drops
+        self._rules: dict[int, dict[str, tuple[type, frozenset[object] | None, int]]] = {}
+
+    def event(self, name: str, attrs: Mapping[str, object]) -> dict[str, object] | None:
+        """Clean attributes for `name`, or None when the whole event must be dropped."""
+        ev = self.catalog.events.get(name)
+        if ev is None:
+            self._problem(
+                "unknown_event", f"event {name!r} is not in the {self.catalog.app} catalog"
+            )
+            return None
+        return self._attrs(ev.attrs, attrs, f"event {name!r}")
+
+    def context(self, attrs: Mapping[str, object]) -> dict[str, object]:
+        return self._attrs(self.catalog.context, attrs, "context")
+
+    def _attrs(
+        self, declared: Mapping[str, Attr], attrs: Mapping[str, object], where: str
+    ) -> dict[str, object]:
+        # Fast path: everything valid (the usual case) returns the caller's own dict unchanged.
+        # Callers pass a dict they own (track()'s **kwargs), so no copy is needed.
+        rules = self._rules.get(id(declared))
+        if rules is None:
+            rules = self._rules[id(declared)] = {
+                a.name: (a.type, frozenset(a.enum) if a.enum else None, a.max_length)
+                for a in declared.values()
+            }
+        for key, value in attrs.items():
+            rule = rules.get(key)
+            if rule is None:
+                return self._slow(declared, attrs, where)
+            t, enum, max_length = rule
+            if type(value) is not t or (enum is not None and value not in enum):
+                return self._slow(declared, attrs, where)
+            if t is str:
+                if len(value) > max_length:  # type: ignore[arg-type]
+                    return self._slow(declared, attrs, where)
+            elif (t is float and (value != value or value in INFINITIES)) or (
+                t is int and not INT64_MIN <= value <= INT64_MAX  # type: ignore[operator]
+            ):
+                return self._slow(declared, attrs, where)
+        return attrs if isinstance(attrs, dict) else dict(attrs)
+
+    def _slow(
+        self, declared: Mapping[str, Attr], attrs: Mapping[str, object], where: str
+    ) -> dict[str, object]:
+        out: dict[str, object] = {}
+        for key, value in attrs.items():
+            spec = declared.get(key)
+            if spec is None:
+                self._problem("unknown_attribute", f"{where}: attribute {key!r} is not declared")
+                continue
+            clean, problem = spec.check(value)
+            if problem == "truncated":
+                self._problem(
+                    "truncated",
+                    f"{where}: attribute {key!r} is longer than {spec.max_length} characters",
+                )
+            elif problem is not None:
+                self._problem("invalid_attribute", f"{where}: attribute {key!r}: {problem}")
+                continue
+            out[key] = clean
+        return out
+
+    def _problem(self, kind: str, message: str) -> None:
+        if self.strict:
+            raise CatalogError(message)
+        count(self.drops, kind)
