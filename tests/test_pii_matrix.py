@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import platform
-import socket
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,14 +24,13 @@ from opentelemetry.trace import Link, Status, StatusCode
 import prodtel
 from prodtel import Attr, Catalog, Event, Span, crash, otel
 from prodtel import platform as host
-from prodtel.crash.hooks import reporter
 from tests.support.loopback import wait_until
 from tests.support.pii import (
     CONTEXTS,
     FALSE_POSITIVES,
     FP_CONTEXTS,
-    HOST,
     USER,
+    as_user,
     kinds,
     leaks,
     matrix,
@@ -113,13 +111,7 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Env]:
     )
     receiver = OTLPReceiver()
     with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("HOME", str(home))
-        mp.setenv("USER", USER)
-        mp.setenv("LOGNAME", USER)
-        mp.setenv("PIIAPP_TELEMETRY", "all")
-        mp.setattr(socket, "gethostname", lambda: HOST)
-        mem = Memory()
-        mp.setattr(reporter, "transport_override", mem)
+        mem = as_user(mp, home, catalog.app)
         e = Env(receiver, mem, home, catalog, mp, base)
         e.init()
         try:
