@@ -444,7 +444,7 @@ def test_retention_days_sets_a_ttl_that_drops_old_rows(tmp_path: Path) -> None:
     import datetime as dt
 
     from prodtel.analytics import synth
-    from tests.support.chdb_http import chdb_exec
+    from tests.support.chdb_http import assert_retention
 
     today = dt.datetime.now(dt.UTC).date()
     start = today - dt.timedelta(days=19)
@@ -459,16 +459,7 @@ def test_retention_days_sets_a_ttl_that_drops_old_rows(tmp_path: Path) -> None:
         timeout=300,
     )
     assert r.returncode == 0, r.stderr
-    engine, _, oldest, count = chdb_exec(
-        tmp_path / "db",
-        "SELECT engine_full FROM system.tables WHERE name = 'otel_logs'",
-        "OPTIMIZE TABLE otel_logs FINAL",
-        "SELECT toDate(min(Timestamp)) FROM otel_logs",
-        "SELECT count() FROM otel_logs",
-    )
-    assert "TTL toDateTime(Timestamp) + toIntervalDay(7)" in engine
-    assert dt.date.fromisoformat(oldest.strip('"')) >= today - dt.timedelta(days=7)
-    assert int(count) > 0
+    assert_retention(tmp_path / "db", 7, today)
     bad = subprocess.run(
         [*cmd, "--db", str(tmp_path / "db"), "--retention-days", "0"],
         capture_output=True,

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.support import dns
-from tests.support.app import clean_env
+from tests.support.app import clean_env, sent_log
 from tests.support.collector import Collector
 from tests.support.delay_proxy import DelayProxy
 from tests.support.loopback import free_port, wait_until
@@ -108,3 +108,25 @@ def test_silent_resolver_never_holds_the_exit(tmp_path: Path, mode: str) -> None
         uids, seqs = ticks(c)
     assert seqs == want
     assert [u for u, n in uids.items() if n > 1] == []
+
+
+def test_show_lists_what_the_uploader_sent(tmp_path: Path) -> None:
+    """Behind 300 ms the exit path cannot wait for an answer: the first run (no round trip
+    known) hands its request's answer to the uploader; the second (known to be slow) leaves its
+    rows to the uploader. Either way the records left, so the sent log must list them."""
+    with (
+        Collector(tmp_path / "c") as c,
+        DelayProxy(("127.0.0.1", c.http_port), 300) as proxy,
+    ):
+        run_app(tmp_path, proxy.url, 0)  # answer handed over
+        wait_until(lambda: ticks(c)[1] >= {0, 1, 2}, timeout=60)
+        run_app(tmp_path, proxy.url, 10)  # rows left to the uploader
+        want = {0, 1, 2, 10, 11, 12}
+        wait_until(lambda: ticks(c)[1] >= want, timeout=60)
+        # The sent log is written when the answer is read, a moment after the collector has it.
+        wait_until(lambda: shown_ticks(tmp_path) >= want, timeout=30)
+    assert shown_ticks(tmp_path) == want
+
+
+def shown_ticks(home: Path) -> set[int]:
+    return {e["attributes"]["seq"] for e in sent_log(home, "deliv") if e["event"] == "tick"}

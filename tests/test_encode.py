@@ -3,7 +3,7 @@ to exactly what the records say."""
 
 from __future__ import annotations
 
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
@@ -20,7 +20,9 @@ values = st.one_of(
     st.floats(allow_nan=False),
     st.text(max_size=300),
 )
-attr_maps = st.dictionaries(st.text(min_size=1, max_size=40), values, max_size=8)
+# The record uid key is drawn on purpose: the encoder writes it apart (last, with a fast path).
+attr_keys = st.one_of(st.just(UID), st.text(min_size=1, max_size=40))
+attr_maps = st.dictionaries(attr_keys, values, max_size=8)
 
 
 def decoded_value(v):  # type: ignore[no-untyped-def]
@@ -40,6 +42,9 @@ def decoded_value(v):  # type: ignore[no-untyped-def]
         max_size=5,
     )
 )
+@example(records=[(0, 9, "0", {UID: False, "0": False}, {})])  # uid first in, last out
+@example(records=[(0, 9, "0", {"a": 1, UID: "ab" * 16}, {UID: "c"})])  # the fast path
+@example(records=[(0, 9, "0", {UID: "\u00e9" * 32}, {})])  # 32 characters, 64 bytes
 def test_hand_encoding_matches_the_official_decoder(records: list) -> None:
     enc = Encoder(RESOURCE)
     body = enc.encode(records)
@@ -56,7 +61,13 @@ def test_hand_encoding_matches_the_official_decoder(records: list) -> None:
         assert got.severity_number == sev
         assert got.event_name == name
         pairs = [(kv.key, decoded_value(kv.value)) for kv in got.attributes]
-        assert pairs == [*ctx.items(), *attrs.items()]
+        assert pairs == [*ctx.items(), *uid_last(attrs)]
+
+
+def uid_last(attrs: dict[str, object]) -> list[tuple[str, object]]:
+    """The record's own attributes as the encoder writes them: in order, its uid last."""
+    rest = [(k, v) for k, v in attrs.items() if k != UID]
+    return [*rest, (UID, attrs[UID])] if UID in attrs else rest
 
 
 def test_uid_is_encoded_as_an_attribute() -> None:

@@ -20,47 +20,20 @@ from typing import Any
 
 import pytest
 import sentry_sdk
-from sentry_sdk.envelope import Envelope
-from sentry_sdk.transport import Transport
 
 import prodtel
 from prodtel import Catalog
 from prodtel.consent import levels
 from prodtel.crash import hooks, sentry
 from prodtel.crash.hooks import reporter
-from prodtel.testing import Captured, capture
 from tests.support.app import clean_env, loadgen, seen_notice
 from tests.support.loopback import Listener
+from tests.support.sentry_memory import Start, starts
 
 CAT = Catalog("sentryapp", [])
 USER = "alice-smith"
 HOST = socket.gethostname()
 DSN = "http://publickey@127.0.0.1:9/42"
-
-
-class Memory(Transport):
-    """Keeps envelopes in memory: what sentry-sdk would have sent."""
-
-    def __init__(self, options: dict[str, Any] | None = None) -> None:
-        super().__init__(options)
-        self.envelopes: list[Envelope] = []
-
-    def capture_envelope(self, envelope: Envelope) -> None:
-        self.envelopes.append(envelope)
-
-    @property
-    def events(self) -> list[dict[str, Any]]:
-        sentry_sdk.flush(2)
-        return [
-            i.payload.json  # type: ignore[misc]
-            for e in self.envelopes
-            for i in e.items
-            if i.type == "event" and i.payload.json is not None
-        ]
-
-    @property
-    def types(self) -> list[str]:
-        return [i.type or "" for e in self.envelopes for i in e.items]
 
 
 MODULE = """
@@ -90,25 +63,10 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 @pytest.fixture
-def start(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, home: Path) -> Iterator[Any]:
-    """start(level) -> (Memory transport, Captured): init with a DSN at `level`."""
-    cms: list[Any] = []
-
-    def _start(level: str, **kw: Any) -> tuple[Memory, Captured]:
-        monkeypatch.setenv("SENTRYAPP_TELEMETRY", level)
-        mem = Memory()
-        monkeypatch.setattr(reporter, "transport_override", mem)
-        cm = capture()
-        cap = cm.__enter__()
-        cms.append(cm)
-        prodtel.init(CAT, "3.1.4", config_dir=str(tmp_path / "cfg"), sentry_dsn=DSN, **kw)
-        return mem, cap
-
-    yield _start
-    hooks.uninstall()
-    prodtel.shutdown(0)
-    for cm in reversed(cms):  # innermost first, or an outer capture stays installed
-        cm.__exit__(None, None, None)
+def start(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, home: Path) -> Iterator[Start]:
+    """start(level, **init) -> (Memory transport, Captured): init with a DSN at `level`."""
+    with starts(monkeypatch, CAT, "3.1.4", tmp_path / "cfg", DSN) as start:
+        yield start
 
 
 def crash(e: BaseException) -> None:

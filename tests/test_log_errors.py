@@ -12,10 +12,7 @@ import pytest
 
 import prodtel
 from prodtel import Catalog
-from prodtel.crash import hooks
-from prodtel.crash.hooks import reporter
-from prodtel.testing import Captured, capture
-from tests.test_errors_sentry import Memory
+from tests.support.sentry_memory import Start, starts
 
 CAT = Catalog("logapp", [])
 DSN = "https://publickey@sentry.example.invalid/42"
@@ -23,25 +20,10 @@ log = logging.getLogger("logapp.sync")
 
 
 @pytest.fixture
-def start(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+def start(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Start]:
     """start(level, **init) -> (Memory transport, Captured)."""
-    cms: list[Any] = []
-
-    def _start(level: str, **kw: Any) -> tuple[Memory, Captured]:
-        monkeypatch.setenv("LOGAPP_TELEMETRY", level)
-        mem = Memory()
-        monkeypatch.setattr(reporter, "transport_override", mem)
-        cm = capture()
-        cms.append(cm)
-        cap = cm.__enter__()
-        prodtel.init(CAT, "1.0", config_dir=str(tmp_path), sentry_dsn=DSN, **kw)
-        return mem, cap
-
-    yield _start
-    hooks.uninstall()
-    prodtel.shutdown(0)
-    for cm in reversed(cms):
-        cm.__exit__(None, None, None)
+    with starts(monkeypatch, CAT, "1.0", tmp_path, DSN) as start:
+        yield start
 
 
 def log_both() -> None:

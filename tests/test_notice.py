@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.app import clean_env
+from tests.support.app import clean_env, read_pty
 
 APP = """
 import json, sys
@@ -51,15 +51,7 @@ def run(home: Path, mode: str, tty: bool, stderr: str = "ok") -> tuple[dict[str,
         cmd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=slave
     )
     os.close(slave)
-    err = b""
-    while True:
-        try:
-            data = os.read(master, 4096)
-        except OSError:
-            break
-        if not data:
-            break
-        err += data
+    err = read_pty(master)
     assert proc.stdout is not None
     out = proc.stdout.read()
     assert proc.wait(60) == 0, err

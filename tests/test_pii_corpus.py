@@ -15,7 +15,6 @@ from __future__ import annotations
 import base64
 import json
 import re
-import socket
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,18 +26,16 @@ from hypothesis import strategies as st
 
 import prodtel
 from prodtel import Attr, Catalog, Event, crash
-from prodtel.crash.hooks import reporter
 from prodtel.scrub import GENERIC_USERS
 from prodtel.testing import Captured, capture
-from tests.test_errors_sentry import Memory
+from tests.support.pii import HOST, USER, as_user, strings
+from tests.support.sentry_memory import Memory
 
 
 def _raise(text: str) -> None:
     raise RuntimeError(text)  # kept far from the corpus: Sentry sends source lines around it
 
 
-USER = "alice-smith"
-HOST = "alice-laptop.fritz.box"
 DSN = "http://publickey@127.0.0.1:9/7"
 CAT = Catalog(
     "piiapp", [Event("note", "Free text.", attrs=[Attr("text", str, "Text.", max_length=4096)])]
@@ -76,13 +73,7 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Env]:
     home = base / "home" / USER
     home.mkdir(parents=True)
     with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("HOME", str(home))
-        mp.setenv("USER", USER)
-        mp.setenv("LOGNAME", USER)
-        mp.setenv("PIIAPP_TELEMETRY", "all")
-        mp.setattr(socket, "gethostname", lambda: HOST)
-        mem = Memory()
-        mp.setattr(reporter, "transport_override", mem)
+        mem = as_user(mp, home, CAT.app)
         with capture() as sent:
             prodtel.init(CAT, "1.0.0", config_dir=str(base / "cfg"), sentry_dsn=DSN, strict=True)
             try:
@@ -90,18 +81,6 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Env]:
             finally:
                 crash.uninstall()
                 prodtel.shutdown(0)
-
-
-def strings(v: Any) -> Iterator[str]:
-    if isinstance(v, str):
-        yield v
-    elif isinstance(v, dict):
-        for k, x in v.items():
-            yield from strings(k)
-            yield from strings(x)
-    elif isinstance(v, list | tuple):
-        for x in v:
-            yield from strings(x)
 
 
 def run_paths(env: Env, text: str) -> dict[str, str]:

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import platform
-import socket
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,21 +24,20 @@ from opentelemetry.trace import Link, Status, StatusCode
 import prodtel
 from prodtel import Attr, Catalog, Event, Span, crash, otel
 from prodtel import platform as host
-from prodtel.crash.hooks import reporter
 from tests.support.loopback import wait_until
 from tests.support.pii import (
     CONTEXTS,
     FALSE_POSITIVES,
     FP_CONTEXTS,
-    HOST,
     USER,
+    as_user,
     kinds,
     leaks,
     matrix,
     stack_frame,
 )
+from tests.support.sentry_memory import Memory
 from tests.support.traces import OTLPReceiver
-from tests.test_errors_sentry import Memory
 
 DSN = "http://publickey@127.0.0.1:9/7"
 VERSION = "1.0.0"
@@ -113,13 +111,7 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Env]:
     )
     receiver = OTLPReceiver()
     with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("HOME", str(home))
-        mp.setenv("USER", USER)
-        mp.setenv("LOGNAME", USER)
-        mp.setenv("PIIAPP_TELEMETRY", "all")
-        mp.setattr(socket, "gethostname", lambda: HOST)
-        mem = Memory()
-        mp.setattr(reporter, "transport_override", mem)
+        mem = as_user(mp, home, catalog.app)
         e = Env(receiver, mem, home, catalog, mp, base)
         e.init()
         try:

@@ -37,6 +37,7 @@ from tests.support.pii import (
     leaks,
     matrix,
     stack_frame,
+    strings,
 )
 
 pytestmark = pytest.mark.e2e
@@ -172,18 +173,6 @@ def run(col: Collector, units: dict[str, Unit], expected: set[str]) -> dict[str,
     assert not missing, f"{len(missing)} never arrived, e.g. {sorted(missing)[:3]}"
     time.sleep(1)  # what is dropped travelled with what arrived; the exporters flush each 1 s
     return written(col)
-
-
-def strings(v: Any) -> Iterator[str]:
-    if isinstance(v, str):
-        yield v
-    elif isinstance(v, dict):
-        for k, x in v.items():
-            yield from strings(k)
-            yield from strings(x)
-    elif isinstance(v, list):
-        for x in v:
-            yield from strings(x)
 
 
 def test_no_kind_leaks_from_any_place_through_the_collector(

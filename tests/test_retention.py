@@ -30,7 +30,7 @@ def test_the_usage_page_states_the_period_and_what_deletion_covers() -> None:
 
 def test_ingest_takes_the_ttl_from_the_catalog(tmp_path: Path) -> None:
     from prodtel.analytics import synth
-    from tests.support.chdb_http import chdb_exec
+    from tests.support.chdb_http import assert_retention
 
     today = dt.datetime.now(dt.UTC).date()
     start = today - dt.timedelta(days=14)
@@ -46,13 +46,4 @@ def test_ingest_takes_the_ttl_from_the_catalog(tmp_path: Path) -> None:
         capture_output=True, text=True, timeout=300,
     )  # fmt: skip
     assert r.returncode == 0, r.stderr
-    engine, _, oldest, count = chdb_exec(
-        tmp_path / "db",
-        "SELECT engine_full FROM system.tables WHERE name = 'otel_logs'",
-        "OPTIMIZE TABLE otel_logs FINAL",
-        "SELECT toDate(min(Timestamp)) FROM otel_logs",
-        "SELECT count() FROM otel_logs",
-    )
-    assert "TTL toDateTime(Timestamp) + toIntervalDay(5)" in engine
-    assert dt.date.fromisoformat(oldest.strip('"')) >= today - dt.timedelta(days=5)
-    assert int(count) > 0
+    assert_retention(tmp_path / "db", 5, today)

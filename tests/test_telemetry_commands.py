@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.app import clean_env, loadgen, run_on_tty, seen_notice
+from tests.support.app import clean_env, loadgen, run_on_tty, seen_notice, sent_log
 from tests.support.collector import Collector
+from tests.support.loopback import wait_until
 
 RUN = ("run", "--vus", "2", "--iterations", "4", "--duration", "1s")
 
@@ -65,9 +66,11 @@ def test_show_lists_what_was_actually_sent(tmp_path: Path, collector: Collector)
     env = clean_env(tmp_path, LOADGEN_TELEMETRY_ENDPOINT=collector.endpoint)
     loadgen(*RUN, env=env)
     collector.wait_records(2)
+    wanted = {"usage_report", "command"}
+    wait_until(lambda: {e["event"] for e in sent_log(tmp_path)} >= wanted, timeout=30)
     r = loadgen("telemetry", "show", "--json", env=env)
     shown = json.loads(r.stdout)
-    assert {e["event"] for e in shown} == {"usage_report", "command"}
+    assert {e["event"] for e in shown} == wanted
     report = next(e for e in shown if e["event"] == "usage_report")
     assert report["attributes"]["vus_max"] == 2
     assert "usage_report" in loadgen("telemetry", "show", env=env).stdout

@@ -9,6 +9,7 @@ import os
 
 from prodtel.config_params import _NAMES, LOGS_ENDPOINT, PARAMS, POLICY_FIELDS, test_overrides
 from prodtel.endpoint import logs_url
+from prodtel.slotted import Slotted
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -21,7 +22,7 @@ if TYPE_CHECKING:
 _OLD_HOOKS = ("clock", "installation_id", "environ")  # before TestHooks: still accepted
 
 
-class TestHooks:
+class TestHooks(Slotted):
     """Inputs only tests set: `init(..., test_hooks=TestHooks(clock=..., installation_id=...))`.
 
     clock: returns the record time in ns (default time.time_ns), for back-dated records.
@@ -42,17 +43,6 @@ class TestHooks:
         self.clock = clock
         self.installation_id = installation_id
         self.environ = environ
-
-    def __repr__(self) -> str:
-        fields = ", ".join(f"{k}={getattr(self, k)!r}" for k in self.__slots__)
-        return f"TestHooks({fields})"
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, TestHooks):
-            return NotImplemented
-        return all(getattr(self, k) == getattr(other, k) for k in self.__slots__)
-
-    __hash__ = None  # type: ignore[assignment]  # mutable, like a dataclass with eq
 
 
 class Settings:

@@ -11,6 +11,8 @@ running app honours.
 
 from __future__ import annotations
 
+from prodtel.slotted import Slotted
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -25,7 +27,7 @@ class PolicyError(ValueError):
     """An invalid policy declaration."""
 
 
-class Policy:
+class Policy(Slotted):
     """How an app asks for consent. Every field has a default derived from the app name.
 
     level_env: the env var that sets the level (off|crash|error|all); default `<APP>_TELEMETRY`.
@@ -116,17 +118,6 @@ class Policy:
             agent=self.agent,
             consent_version=self.consent_version,
         )
-
-    def __repr__(self) -> str:
-        fields = ", ".join(f"{k}={getattr(self, k)!r}" for k in self.__slots__)
-        return f"Policy({fields})"
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, Policy):
-            return NotImplemented
-        return all(getattr(self, k) == getattr(other, k) for k in self.__slots__)
-
-    __hash__ = None  # type: ignore[assignment]
 
 
 def env_prefix(app: str) -> str:

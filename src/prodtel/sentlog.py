@@ -44,30 +44,57 @@ def append_spans(state_dir: str, spans: list[SpanData]) -> None:
     _write(state_dir, lines)
 
 
-def append_request(state_dir: str, gzip_body: bytes) -> None:
-    """Append the newest records of a sent request that another run stored (decoded)."""
+def append_requests(state_dir: str, requests: list[tuple[str, bytes]]) -> None:
+    """Append the newest records (or spans) of sent requests that another process stored:
+    (kind, gzip body) pairs, decoded with the official classes."""
+    lines = []
+    for kind, gzip_body in requests:
+        try:
+            lines += _decoded(kind, gzip_body)[-KEEP_PER_BATCH:]
+        except Exception:  # a damaged row: log the rest
+            continue
+    if lines:
+        _write(state_dir, lines[-KEEP_PER_BATCH:])
+
+
+def _decoded(kind: str, gzip_body: bytes) -> list[dict[str, Any]]:
     import gzip
 
+    body = gzip.decompress(gzip_body)
+    if kind == "traces":
+        from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
+            ExportTraceServiceRequest,
+        )
+
+        return [
+            {
+                "time": _iso(sp.end_time_unix_nano),
+                "event": sp.name,
+                "kind": "span",
+                "attributes": _attributes(sp.attributes),
+            }
+            for rs in ExportTraceServiceRequest.FromString(body).resource_spans
+            for ss in rs.scope_spans
+            for sp in ss.spans
+        ]
     from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import (
         ExportLogsServiceRequest,
     )
 
-    try:
-        req = ExportLogsServiceRequest.FromString(gzip.decompress(gzip_body))
-    except Exception:
-        return
-    lines = []
-    for rl in req.resource_logs:
-        for sl in rl.scope_logs:
-            for rec in list(sl.log_records)[-KEEP_PER_BATCH:]:
-                attrs = {
-                    kv.key: getattr(kv.value, kv.value.WhichOneof("value") or "string_value")
-                    for kv in rec.attributes
-                }
-                lines.append(
-                    {"time": _iso(rec.time_unix_nano), "event": rec.event_name, "attributes": attrs}
-                )
-    _write(state_dir, lines)
+    return [
+        {
+            "time": _iso(rec.time_unix_nano),
+            "event": rec.event_name,
+            "attributes": _attributes(rec.attributes),
+        }
+        for rl in ExportLogsServiceRequest.FromString(body).resource_logs
+        for sl in rl.scope_logs
+        for rec in sl.log_records
+    ]
+
+
+def _attributes(kvs: Any) -> dict[str, Any]:
+    return {kv.key: getattr(kv.value, kv.value.WhichOneof("value") or "string_value") for kv in kvs}
 
 
 def append_local(state_dir: str, records: list[Record], resource: dict[str, str]) -> None:

@@ -8,6 +8,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
 LOADGEN = ROOT / "examples/loadgen/loadgen.py"
@@ -43,6 +44,14 @@ def clean_env(home: Path, **extra: str) -> dict[str, str]:
     return env
 
 
+def sent_log(home: Path, app: str = "loadgen") -> list[dict[str, Any]]:
+    """The app's sent log (what `telemetry show` lists). It is written when the answer is
+    read, which can be a moment after the collector has the records."""
+    from prodtel import sentlog
+
+    return sentlog.read(str(home / ".local/state" / app), 200)
+
+
 def seen_notice(home: Path) -> None:
     """Mark the first-run notice as shown, as after a user's first interactive run."""
     cfg = home / ".config/loadgen"
@@ -64,6 +73,15 @@ def run_on_tty(args: list[str], env: dict[str, str]) -> str:
         stderr=slave,
     )
     os.close(slave)
+    out = read_pty(master)
+    p.wait()
+    os.close(master)
+    return out.decode()
+
+
+def read_pty(master: int) -> bytes:
+    """All a child wrote on the terminal whose master side is `master`, until it closed it
+    (Linux reports the end as EIO)."""
     out = b""
     while True:
         try:
@@ -73,9 +91,7 @@ def run_on_tty(args: list[str], env: dict[str, str]) -> str:
         if not data:
             break
         out += data
-    p.wait()
-    os.close(master)
-    return out.decode()
+    return out
 
 
 def loadgen(*args: str, env: dict[str, str], timeout: float = 60) -> Run:

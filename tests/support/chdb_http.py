@@ -11,6 +11,7 @@ body, `param_*` values, `FORMAT x` at the end, and INSERTs whose rows ride in th
 
 from __future__ import annotations
 
+import datetime as dt
 import gzip
 import json
 import re
@@ -205,6 +206,20 @@ def chdb_exec(db: Path, *sql: str) -> list[str]:
         raise RuntimeError(proc.stderr)
     out: list[str] = json.loads(proc.stdout.strip().splitlines()[-1])
     return out
+
+
+def assert_retention(db: Path, days: int, today: dt.date) -> None:
+    """The ingested table carries a TTL of `days`, and after a merge no row is older."""
+    engine, _, oldest, count = chdb_exec(
+        db,
+        "SELECT engine_full FROM system.tables WHERE name = 'otel_logs'",
+        "OPTIMIZE TABLE otel_logs FINAL",
+        "SELECT toDate(min(Timestamp)) FROM otel_logs",
+        "SELECT count() FROM otel_logs",
+    )
+    assert f"TTL toDateTime(Timestamp) + toIntervalDay({days})" in engine, engine
+    assert dt.date.fromisoformat(oldest.strip('"')) >= today - dt.timedelta(days=days), oldest
+    assert int(count) > 0
 
 
 def queries(query_log: Path) -> list[dict[str, Any]]:

@@ -48,7 +48,10 @@ class _Server:
             self.queries.append(name)
             reply = self.answer(data, name, qtype, end)
             if reply:
-                self.sock.sendto(reply, peer)
+                try:
+                    self.sock.sendto(reply, peer)
+                except OSError:  # closed while answering
+                    return
 
     def answer(self, query: bytes, name: str, qtype: int, end: int) -> bytes | None:
         return None

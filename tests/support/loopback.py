@@ -173,19 +173,30 @@ class ResetProxy(_TCPListener):
 
 
 # -- OTLP/HTTP -------------------------------------------------------------------------------
-class _OTLPServer:
-    """A threaded HTTP server on a free loopback port; every POST body (gunzipped) goes to
-    `_answer`, whose (status, headers) is the reply, with an empty body."""
+def attributes(kvs: Any) -> dict[str, Any]:
+    """OTLP KeyValues (official protobuf classes) as a dict of plain values."""
+    return {
+        kv.key: getattr(kv.value, kind) if (kind := kv.value.WhichOneof("value")) else None
+        for kv in kvs
+    }
+
+
+class OTLPServer:
+    """A threaded HTTP server on a free loopback port; every POST's path and body (gunzipped)
+    go to `_answer`, whose (status, headers) is the reply, with an empty body. `bytes`: the
+    bodies' size as they arrived."""
 
     def __init__(self) -> None:
+        self.bytes = 0
         outer = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                outer.bytes += len(body)
                 if self.headers.get("Content-Encoding") == "gzip":
                     body = gzip.decompress(body)
-                status, headers = outer._answer(body, dict(self.headers.items()))
+                status, headers = outer._answer(self.path, body, dict(self.headers.items()))
                 self.send_response(status)
                 for k, v in headers.items():
                     self.send_header(k, v)
@@ -199,7 +210,9 @@ class _OTLPServer:
         self.url = f"http://{HOST}:{self.httpd.server_address[1]}"
         threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
 
-    def _answer(self, body: bytes, headers: dict[str, str]) -> tuple[int, dict[str, str]]:
+    def _answer(
+        self, path: str, body: bytes, headers: dict[str, str]
+    ) -> tuple[int, dict[str, str]]:
         raise NotImplementedError
 
     def close(self) -> None:
@@ -207,7 +220,7 @@ class _OTLPServer:
         self.httpd.server_close()
 
 
-class Receiver(_OTLPServer):
+class Receiver(OTLPServer):
     """A real OTLP/HTTP logs receiver that records what arrived, decoded with the official
     protobuf classes. For consent tests that need to see every byte."""
 
@@ -220,7 +233,9 @@ class Receiver(_OTLPServer):
         self.require = require or {}
         super().__init__()
 
-    def _answer(self, body: bytes, headers: dict[str, str]) -> tuple[int, dict[str, str]]:
+    def _answer(
+        self, path: str, body: bytes, headers: dict[str, str]
+    ) -> tuple[int, dict[str, str]]:
         self.headers.append(headers)
         if any(headers.get(k) != v for k, v in self.require.items()):
             return 401, {}
@@ -230,17 +245,17 @@ class Receiver(_OTLPServer):
             self.resources.append({kv.key: kv.value.string_value for kv in rl.resource.attributes})
             for sl in rl.scope_logs:
                 for r in sl.log_records:
-                    attrs = {
-                        kv.key: getattr(kv.value, kv.value.WhichOneof("value"))
-                        for kv in r.attributes
-                    }
                     self.records.append(
-                        {"event_name": r.event_name, "attributes": attrs, "time": r.time_unix_nano}
+                        {
+                            "event_name": r.event_name,
+                            "attributes": attributes(r.attributes),
+                            "time": r.time_unix_nano,
+                        }
                     )
         return 200, {}
 
 
-class ScriptedServer(_OTLPServer):
+class ScriptedServer(OTLPServer):
     """Answers each POST with the next scripted (status, headers); then 200 forever. Records
     the time and decoded body size of every request."""
 
@@ -249,7 +264,9 @@ class ScriptedServer(_OTLPServer):
         self.requests: list[tuple[float, int, int]] = []  # (time, status, bytes)
         super().__init__()
 
-    def _answer(self, body: bytes, headers: dict[str, str]) -> tuple[int, dict[str, str]]:
+    def _answer(
+        self, path: str, body: bytes, headers: dict[str, str]
+    ) -> tuple[int, dict[str, str]]:
         status, headers = self.script.pop(0) if self.script else (200, {})
         self.requests.append((time.monotonic(), status, len(body)))
         return status, headers

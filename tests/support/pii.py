@@ -6,7 +6,15 @@ from __future__ import annotations
 
 import linecache
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import pytest
+
+    from tests.support.sentry_memory import Memory
 
 USER = "alice-smith"
 HOST = "alice-laptop.fritz.box"
@@ -146,6 +154,38 @@ def stack_frame(text: str) -> RuntimeError:
     except RuntimeError as e:
         return e
     raise AssertionError("unreachable")
+
+
+def as_user(mp: pytest.MonkeyPatch, home: Path, app: str) -> Memory:
+    """Run the app as USER on HOST with `home`, telemetry at `all`; returns the in-memory
+    Sentry transport it reports to."""
+    import socket
+
+    from prodtel.crash.hooks import reporter
+    from prodtel.policy import env_prefix
+    from tests.support.sentry_memory import Memory
+
+    mp.setenv("HOME", str(home))
+    mp.setenv("USER", USER)
+    mp.setenv("LOGNAME", USER)
+    mp.setenv(f"{env_prefix(app)}_TELEMETRY", "all")
+    mp.setattr(socket, "gethostname", lambda: HOST)
+    mem = Memory()
+    mp.setattr(reporter, "transport_override", mem)
+    return mem
+
+
+def strings(v: Any) -> Iterator[str]:
+    """Every string in a JSON-like value, keys too."""
+    if isinstance(v, str):
+        yield v
+    elif isinstance(v, dict):
+        for k, x in v.items():
+            yield from strings(k)
+            yield from strings(x)
+    elif isinstance(v, list | tuple):
+        for x in v:
+            yield from strings(x)
 
 
 def leaks(kind: Kind, out: str) -> list[str]:

@@ -4,7 +4,6 @@ collector does."""
 
 from __future__ import annotations
 
-import gzip
 import http.server
 import threading
 from typing import Any
@@ -12,19 +11,10 @@ from typing import Any
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
-HOST = "127.0.0.1"
+from tests.support.loopback import HOST, OTLPServer, attributes
 
 
-def _value(v: Any) -> Any:
-    kind = v.WhichOneof("value")
-    return getattr(v, kind) if kind else None
-
-
-def _attrs(kvs: Any) -> dict[str, Any]:
-    return {kv.key: _value(kv.value) for kv in kvs}
-
-
-class OTLPReceiver:
+class OTLPReceiver(OTLPServer):
     """`spans` and `records` are what arrived, decoded; `paths` every POST's path, `bodies` its
     body."""
 
@@ -33,34 +23,17 @@ class OTLPReceiver:
         self.records: list[dict[str, Any]] = []
         self.paths: list[str] = []
         self.bodies: list[bytes] = []  # every request body, decompressed
-        self.bytes = 0
-        outer = self
+        super().__init__()
 
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                outer.bytes += len(body)
-                if self.headers.get("Content-Encoding") == "gzip":
-                    body = gzip.decompress(body)
-                outer.bodies.append(body)
-                status = outer._take(self.path, body)
-                self.send_response(status)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, *a: object) -> None:
-                pass
-
-        self.httpd = http.server.ThreadingHTTPServer((HOST, 0), Handler)
-        self.url = f"http://{HOST}:{self.httpd.server_address[1]}"
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
-
-    def _take(self, path: str, body: bytes) -> int:
+    def _answer(
+        self, path: str, body: bytes, headers: dict[str, str]
+    ) -> tuple[int, dict[str, str]]:
         self.paths.append(path)
+        self.bodies.append(body)
         if path == "/v1/traces":
             req = ExportTraceServiceRequest.FromString(body)
             for rs in req.resource_spans:
-                resource = _attrs(rs.resource.attributes)
+                resource = attributes(rs.resource.attributes)
                 for ss in rs.scope_spans:
                     for s in ss.spans:
                         self.spans.append(
@@ -68,28 +41,24 @@ class OTLPReceiver:
                                 "name": s.name,
                                 "scope": ss.scope.name,
                                 "resource": resource,
-                                "attributes": _attrs(s.attributes),
-                                "events": [(e.name, _attrs(e.attributes)) for e in s.events],
-                                "links": [_attrs(link.attributes) for link in s.links],
+                                "attributes": attributes(s.attributes),
+                                "events": [(e.name, attributes(e.attributes)) for e in s.events],
+                                "links": [attributes(link.attributes) for link in s.links],
                                 "status": (s.status.code, s.status.message),
                                 "span": s,
                             }
                         )
-            return 200
+            return 200, {}
         if path == "/v1/logs":
             req_logs = ExportLogsServiceRequest.FromString(body)
             for rl in req_logs.resource_logs:
                 for sl in rl.scope_logs:
                     for r in sl.log_records:
                         self.records.append(
-                            {"event_name": r.event_name, "attributes": _attrs(r.attributes)}
+                            {"event_name": r.event_name, "attributes": attributes(r.attributes)}
                         )
-            return 200
-        return 404
-
-    def close(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
+            return 200, {}
+        return 404, {}
 
 
 class WebServer:

@@ -156,6 +156,19 @@ def _db(args: argparse.Namespace) -> Path:
     return Path(args.db or os.environ.get(DB_ENV) or DEFAULT_DB)
 
 
+def _open_backend(args: argparse.Namespace) -> Any:
+    """The ClickHouse server of --clickhouse, else the ingested chDB database."""
+    if args.clickhouse:
+        from prodtel.analytics.backend import ClickHouse
+
+        return ClickHouse(args.clickhouse)
+    from prodtel.analytics.backend import Chdb
+
+    if not _db(args).is_dir():
+        raise FileNotFoundError(f"{_db(args)} does not exist: run `analytics ingest` first")
+    return Chdb(_db(args), wait=args.wait)
+
+
 def _positive_int(text: str) -> int:
     try:
         n = int(text)
@@ -242,17 +255,7 @@ def _report(args: argparse.Namespace) -> int:
         from prodtel.catalog_loader import load_catalog
 
         catalog = load_catalog(args.catalog)
-    backend: Any
-    if args.clickhouse:
-        from prodtel.analytics.backend import ClickHouse
-
-        backend = ClickHouse(args.clickhouse)
-    else:
-        from prodtel.analytics.backend import Chdb
-
-        if not _db(args).is_dir():
-            raise FileNotFoundError(f"{_db(args)} does not exist: run `analytics ingest` first")
-        backend = Chdb(_db(args), wait=args.wait)
+    backend = _open_backend(args)
     try:
         r = report.build(
             backend,
@@ -293,17 +296,7 @@ def _report(args: argparse.Namespace) -> int:
 def _forget(args: argparse.Namespace) -> int:
     from prodtel.analytics import deletion
 
-    backend: Any
-    if args.clickhouse:
-        from prodtel.analytics.backend import ClickHouse
-
-        backend = ClickHouse(args.clickhouse)
-    else:
-        from prodtel.analytics.backend import Chdb
-
-        if not _db(args).is_dir():
-            raise FileNotFoundError(f"{_db(args)} does not exist: run `analytics ingest` first")
-        backend = Chdb(_db(args), wait=args.wait)
+    backend = _open_backend(args)
     try:
         if args.installation_id:
             result = deletion.forget(backend, args.installation_id)

@@ -85,7 +85,7 @@ class Encoder:
         self.severities = {
             n: b"\x10" + varint(n) + _ld(b"\x1a", t.encode()) for n, t in SEVERITY_TEXT.items()
         }
-        self.uid_head = key_value(UID, "0" * 32)[:-32]  # the uid is always 32 characters
+        self.uid_head = key_value(UID, "0" * 32)[:-32]  # ours is always 32 ASCII characters
         self.contexts: tuple[object, bytes] = (None, b"")
         self.sizes: dict[int, bytes] = {}  # the log_records tag + length prefix, by length
         self.attr_sets: dict[object, bytes] = {}
@@ -152,7 +152,7 @@ class Encoder:
                 b""
                 if uid is None
                 else self.uid_head + uid.encode()
-                if type(uid) is str and len(uid) == 32
+                if type(uid) is str and len(uid) == 32 and uid.isascii()  # 32 bytes
                 else self._kv(UID, uid),
                 name,
             )

@@ -272,14 +272,14 @@ class Outbox:
         return self._do(op)
 
     def batches(self, ids: Iterable[int]) -> list[Batch]:
-        """The stored rows with these ids (without their bodies); rows gone are left out."""
+        """The stored rows with these ids; rows gone are left out."""
         db = self.open()
         with self.lock:
             return [
-                Batch(row[0], b"", row[1], row[2], kind=row[3])
+                Batch(row[0], row[1], row[2], row[3], kind=row[4])
                 for i in ids
                 for row in db.execute(
-                    "SELECT id, count, first_ns, kind FROM batches WHERE id = ?", (i,)
+                    "SELECT id, body, count, first_ns, kind FROM batches WHERE id = ?", (i,)
                 ).fetchall()
             ]
 

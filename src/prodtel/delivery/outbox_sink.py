@@ -40,8 +40,12 @@ class OutboxSink(Sink):
         transport: HttpTransport,
         stats: dict[str, int],
         state_dir: str | None = None,
+        log_foreign: bool = False,
     ) -> None:
         self.encoder = encoder
+        # The uploader: every sent row that another process wrote goes to the sent log (an app
+        # decodes such rows only off its exit path, and at most once a second).
+        self.log_foreign = log_foreign
         self.outbox = outbox
         self.transport = transport
         self.stats = stats
@@ -247,12 +251,12 @@ class OutboxSink(Sink):
             self.failures = 0
             self.held.difference_update(b.id for b in batches)
             ok = result is ExportResult.OK
+            if ok and self.state_dir:  # before the rows go: once gone, `show` lists them
+                self._log_sent(batches, foreign_ok=deadline is None)
             self.outbox.done(batches, "sent" if ok else "dropped_rejected")
             count(self.stats, "sent" if ok else "dropped_rejected", n)
             if not self.exiting:
                 self._save_estimate()
-            if ok and self.state_dir:
-                self._log_sent(batches, foreign_ok=deadline is None)
 
     def waiting_for_name(self) -> bool:
         return not self.transport.resolved_now()
@@ -299,20 +303,29 @@ class OutboxSink(Sink):
     def _log_sent(self, batches: list[Batch], foreign_ok: bool) -> None:
         """The sent log (`telemetry show`) gets the newest records of what was just sent.
         Rows this process wrote are logged from memory; rows other runs left are decoded,
-        which imports protobuf, so only off the exit path and at most once a second."""
+        which imports protobuf: in the uploader always, in an app only off the exit path and
+        at most once a second."""
         from prodtel import sentlog
 
         assert self.state_dir
+        foreign = [
+            (b.kind, b.body)
+            for b in batches
+            if b.id not in self.recent and b.id not in self.recent_spans
+        ]
         spans = [self.recent_spans.pop(b.id) for b in batches if b.id in self.recent_spans]
         if spans:
             sentlog.append_spans(self.state_dir, [s for chunk in spans for s in chunk])
-            return
         mine = [self.recent.pop(b.id) for b in batches if b.id in self.recent]
         if mine:
             sentlog.append(self.state_dir, [r for chunk in mine for r in chunk])
-        elif foreign_ok and batches[-1].kind == "logs" and time.monotonic() > self.next_log:
+        if not foreign:
+            return
+        if self.log_foreign:
+            sentlog.append_requests(self.state_dir, foreign)
+        elif foreign_ok and time.monotonic() > self.next_log:
             self.next_log = time.monotonic() + 1.0
-            sentlog.append_request(self.state_dir, batches[-1].body)
+            sentlog.append_requests(self.state_dir, foreign[-1:])
 
     def pending(self) -> int:
         return self.outbox.pending()

@@ -88,6 +88,10 @@ def settle(state_dir: str, handoff: Handoff, url: str | None = None) -> str:
         if outcome == "retry":
             box.release(batches, time.time() + after)
         else:
+            if outcome == "ok":  # they left: `telemetry show` lists them
+                from prodtel import sentlog
+
+                sentlog.append_requests(state_dir, [(b.kind, b.body) for b in batches])
             box.done(batches, "sent" if outcome == "ok" else "dropped_rejected")
     finally:
         box.close()
@@ -116,7 +120,7 @@ def run(state_dir: str, url: str, budget_s: float = BUDGET_S, handoff: str | Non
         sink = None
         if url:
             box, http = Outbox(state_dir), HttpTransport(url, **transport_options(state_dir))
-            sink = OutboxSink(None, box, http, stats, state_dir)  # type: ignore[arg-type]
+            sink = OutboxSink(None, box, http, stats, state_dir, log_foreign=True)  # type: ignore[arg-type]
         envelopes = spool.Spool(state_dir)  # direct-to-Sentry events the app could not send
         end = time.monotonic() + budget_s
         while time.monotonic() < end:
