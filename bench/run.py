@@ -84,13 +84,10 @@ def seen(home: Path) -> None:
     (d / "telemetry.json").write_text('{"notice_shown_at": "2026-01-01"}')
 
 
-def median_wall(cmd: list[str], env: dict[str, str], repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        subprocess.run(cmd, env=env, check=True, stdout=subprocess.DEVNULL)
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times) * 1000
+def wall_ms(cmd: list[str], env: dict[str, str]) -> float:
+    t0 = time.perf_counter()
+    subprocess.run(cmd, env=env, check=True, stdout=subprocess.DEVNULL)
+    return (time.perf_counter() - t0) * 1000
 
 
 def section_startup(ctx: dict[str, str], repeats: int) -> None:
@@ -150,11 +147,30 @@ def section_startup(ctx: dict[str, str], repeats: int) -> None:
             [str(SCEN / "startup.py"), "sentry"],
             base_env(work, BENCH_ENDPOINT=ctx["null"]),
         ),
+        # Each peer's own opt-out, as an app applies a user's persisted "no".
+        (
+            "posthog, off (disabled=True): init + 1 event + exit",
+            [str(SCEN / "startup.py"), "posthog-off"],
+            base_env(work, BENCH_ENDPOINT=ctx["null"]),
+        ),
+        (
+            "segment, off (send=False): init + 1 event + exit",
+            [str(SCEN / "startup.py"), "segment-off"],
+            base_env(work, BENCH_ENDPOINT=ctx["null"]),
+        ),
+        (
+            "sentry-sdk, off (no DSN): init + 1 message + exit",
+            [str(SCEN / "startup.py"), "sentry-off"],
+            base_env(work, BENCH_ENDPOINT=ctx["null"]),
+        ),
     ]
-    results: dict[str, float] = {}
-    for label, args, env in rows:
-        progress(f"startup: {label}")
-        results[label] = median_wall([PY, *args], env, repeats)
+    # Rounds over every row, so a change in the machine's load hits all rows alike.
+    times: dict[str, list[float]] = {label: [] for label, _, _ in rows}
+    for r in range(repeats):
+        progress(f"startup: round {r + 1}/{repeats} ({len(rows)} rows)")
+        for label, args, env in rows:
+            times[label].append(wall_ms([PY, *args], env))
+    results = {label: statistics.median(v) for label, v in times.items()}
     bare = results[rows[0][0]]
     otel = results["raw OTel SDK + OTLP/HTTP: init + 1 event + exit"] - bare
     emit("| setup | wall ms | overhead ms | overhead / raw OTel's |")
@@ -164,6 +180,16 @@ def section_startup(ctx: dict[str, str], repeats: int) -> None:
         emit(f"| {label} | {ms:.1f} | {over:.1f} | {over / otel:.2f} |")
     emit()
     CHART["startup overhead (ms)"] = {k.split(":")[0]: v - bare for k, v in results.items()}
+    TARGETS["init() off by persisted choice, ms over no init (<= 5)"] = (
+        results["prodtel init, off by persisted config"] - bare,
+        5.0,
+        "<=",
+    )
+    TARGETS["short CLI run on, overhead / raw OTel's (<= 0.25)"] = (
+        (results["prodtel on: init + 1 event + exit (collector up)"] - bare) / otel,
+        0.25,
+        "<=",
+    )
 
 
 def section_per_event(ctx: dict[str, str], repeats: int, n: int) -> None:
@@ -191,11 +217,11 @@ def section_per_event(ctx: dict[str, str], repeats: int, n: int) -> None:
         ("segment track, delivered", "segment", {"BENCH_ENDPOINT": ctx["null"]}),
         ("sentry add_breadcrumb", "sentry-breadcrumb", {"BENCH_ENDPOINT": ctx["null"]}),
     ]
-    results: dict[str, float] = {}
-    for label, sdk, extra in rows:
-        vals = []
-        for i in range(repeats):
-            progress(f"per-event: {label} ({i + 1}/{repeats})")
+    walls: dict[str, list[float]] = {label: [] for label, _, _ in rows}
+    callers: dict[str, list[float]] = {label: [] for label, _, _ in rows}
+    for i in range(repeats):  # rounds over every row, as in the startup section
+        progress(f"per-event: round {i + 1}/{repeats} ({len(rows)} rows, {n} events each)")
+        for label, sdk, extra in rows:
             p = subprocess.run(
                 [PY, str(SCEN / "per_event.py"), sdk, str(n)],
                 env=base_env(work, **extra),
@@ -204,16 +230,34 @@ def section_per_event(ctx: dict[str, str], repeats: int, n: int) -> None:
             )
             if p.returncode:
                 raise RuntimeError(f"{sdk} failed:\n{p.stderr[-2000:]}")
-            vals.append(json.loads(p.stdout.strip().splitlines()[-1])["ns_per_event"])
-        results[label] = statistics.median(vals)
+            out = json.loads(p.stdout.strip().splitlines()[-1])
+            walls[label].append(out["ns_per_event"])
+            callers[label].append(out["caller_ns_per_event"])
+    results = {label: statistics.median(v) for label, v in walls.items()}
+    caller = {label: statistics.median(v) for label, v in callers.items()}
     otel = results["raw OTel emit + batch + OTLP/HTTP, delivered"]
     bare = results["bare Python call with the same kwargs"]
-    emit("| SDK | ns/event | raw OTel / this | this / bare call |")
-    emit("|---|---:|---:|---:|")
+    emit(
+        "'caller thread' = CPU time of the thread that calls the SDK, during the calls alone "
+        "(what the host's thread pays; the SDK's own threads excluded).\n"
+    )
+    emit("| SDK | ns/event delivered | raw OTel / this | this / bare call | caller thread ns |")
+    emit("|---|---:|---:|---:|---:|")
     for label, ns in results.items():
-        emit(f"| {label} | {ns:,.0f} | {otel / ns:.2f} | {ns / bare:.2f} |")
+        emit(f"| {label} | {ns:,.0f} | {otel / ns:.2f} | {ns / bare:.2f} | {caller[label]:,.0f} |")
     emit()
     CHART["per-event (ns)"] = dict(results)
+    CHART["per-event, caller thread CPU (ns)"] = dict(caller)
+    TARGETS["track() delivered, raw OTel / prodtel (>= 5)"] = (
+        otel / results["prodtel track(), delivered to the collector"],
+        5.0,
+        ">=",
+    )
+    TARGETS["track() caller-thread cost, ns (<= 1500)"] = (
+        caller["prodtel track(), delivered to the collector"],
+        1500.0,
+        "<=",
+    )
 
 
 def section_exit(ctx: dict[str, str], repeats: int) -> None:
@@ -375,11 +419,12 @@ def section_burst(ctx: dict[str, str], n: int) -> None:
 
 
 CHART: dict[str, dict[str, float]] = {}
+TARGETS: dict[str, tuple[float, float, str]] = {}  # issue 18's figures: (value, limit, op)
 SECTIONS: dict[str, Callable[[dict[str, str]], None]] = {
     "startup": lambda ctx: section_startup(ctx, repeats=int(os.environ.get("BENCH_REPEATS", 11))),
     "per-event": lambda ctx: section_per_event(
         ctx,
-        repeats=int(os.environ.get("BENCH_EVENT_REPEATS", 3)),
+        repeats=int(os.environ.get("BENCH_EVENT_REPEATS", 5)),
         n=int(os.environ.get("BENCH_EVENTS", 20000)),
     ),
     "exit": lambda ctx: section_exit(ctx, repeats=int(os.environ.get("BENCH_EXIT_REPEATS", 5))),
@@ -424,7 +469,16 @@ def main() -> int:
             f"Python {sys.version.split()[0]}\n"
         )
         for name in wanted:
+            progress(f"section {name}")
             SECTIONS[name](ctx)
+    if TARGETS:
+        emit("## Targets (issue 18)")
+        emit("| figure | this run | met |")
+        emit("|---|---:|---|")
+        for figure, (value, limit, op) in TARGETS.items():
+            met = value <= limit if op == "<=" else value >= limit
+            emit(f"| {figure} | {value:,.2f} | {'yes' if met else 'NO'} |")
+        emit()
     name = os.environ.get("BENCH_RESULT", "latest")  # e.g. "exit" for `run.py exit duplicates`
     (RESULTS / f"{name}.md").write_text("\n".join(OUT) + "\n")
     chart(RESULTS / f"{name}.png")

@@ -412,6 +412,7 @@ cat = Catalog("exitapp", [Event("tick", "A tick.", attrs=[Attr("seq", int, "Sequ
 prodtel.init(cat, "1.0", endpoint=sys.argv[2], config_dir=sys.argv[3])
 for i in range(20):
     prodtel.track("tick", seq=i)
+prodtel.current().worker.warmed.wait(30)  # what the worker loads at start is not the exit path
 json.dump(sorted(sys.modules), open(out + ".before", "w"))
 """
 # Modules that exist on POSIX only; the exit path must not need any of them.

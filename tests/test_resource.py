@@ -53,3 +53,14 @@ def test_resource_has_exactly_the_documented_keys() -> None:
         "prodtel.ci",
         "prodtel.agent",
     }
+
+
+def test_os_version_and_machine_are_what_platform_says() -> None:
+    """On Linux they come from os.uname() without importing platform: the same values."""
+    import platform
+
+    from prodtel import platform as host
+
+    if platform.system() == "Linux":
+        assert host.os_version() == platform.release()
+    assert host.machine() == platform.machine()

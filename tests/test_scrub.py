@@ -271,3 +271,32 @@ def test_resource_values_the_app_or_os_supplies_are_scrubbed_before_they_leave(
     assert not leaked, res
     assert host not in res["deployment.environment.name"], res
     assert res["service.version"].startswith("1.0.0+~"), res
+
+
+def test_min_len_table_is_what_re_computes() -> None:
+    """scrub.MIN_LEN lets short texts skip patterns: each entry must be re's own minimum width
+    for the current source (a stale entry is ignored at run time, but then costs speed)."""
+    import re._parser
+    import zlib
+
+    from prodtel.patterns import TABLE
+
+    sources = [("site-packages", scrub.SITE_PACKAGES), *((p.name, p.python) for p in TABLE)]
+    want = {
+        (name, zlib.crc32(src.encode())): re._parser.parse(src).getwidth()[0]
+        for name, src in sources
+    }
+    assert want == scrub.MIN_LEN
+
+
+def test_short_texts_skip_patterns_without_changing_results() -> None:
+    s = scrub.Scrubber(values={"user": "alice", "host": "box01", "home": "/home/alice"})
+    full = scrub.Scrubber(values={"user": "alice", "host": "box01", "home": "/home/alice"})
+    for step in full.steps:
+        step.min_len = 0  # every pattern runs on every text
+    texts = ["", "js", "abc", "alice", "Alice!", "box01", "1.2.3.4", "a@b.io", "::1", "x" * 40]
+    texts += ["/home/alice/x", "ghp_" + "a" * 36, "fe80::1%eth0", "4111 1111 1111 1111"]
+    for text in texts:
+        assert s(text) == full(text), text
+    compiled = [st for st in scrub.Scrubber(values={}).steps if st._compiled is not None]
+    assert compiled == []  # nothing compiled before use

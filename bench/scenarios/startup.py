@@ -33,27 +33,31 @@ elif sdk == "otel":
         BatchLogRecordProcessor(OTLPLogExporter(endpoint=endpoint() + "/v1/logs"))
     )
     lp.get_logger("benchapp").emit(event_name=EVENT, attributes=ATTRS)
-elif sdk == "posthog":
+elif sdk in ("posthog", "posthog-off"):
     from common import ATTRS, EVENT, endpoint
     from posthog import Posthog
 
-    ph = Posthog("phc_bench", host=endpoint())
+    # posthog-off: the app persisted the user's opt-out and passes disabled=True
+    ph = Posthog("phc_bench", host=endpoint(), disabled=sdk == "posthog-off")
     ph.capture(EVENT, distinct_id="bench", properties=ATTRS)
     ph.shutdown()
-elif sdk == "segment":
+elif sdk in ("segment", "segment-off"):
     import segment.analytics as analytics
     from common import ATTRS, EVENT, endpoint
 
     analytics.write_key = "bench"
     analytics.host = endpoint()
+    analytics.send = sdk == "segment"  # segment-off: the opt-out turns sending off
     analytics.track("bench", EVENT, ATTRS)
     analytics.flush()
-elif sdk == "sentry":
+elif sdk in ("sentry", "sentry-off"):
     import sentry_sdk
     from common import endpoint
 
     port = endpoint().rsplit(":", 1)[1]
-    sentry_sdk.init(f"http://key@127.0.0.1:{port}/1", shutdown_timeout=2)
+    # sentry-off: no DSN, sentry-sdk's documented way to turn it off
+    dsn = f"http://key@127.0.0.1:{port}/1" if sdk == "sentry" else None
+    sentry_sdk.init(dsn, shutdown_timeout=2)
     sentry_sdk.capture_message("script_exported")
 else:
     raise SystemExit(f"unknown sdk {sdk}")

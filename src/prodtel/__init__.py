@@ -75,9 +75,10 @@ def __getattr__(name: str) -> Any:
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'prodtel' has no attribute {name!r}")
-    import importlib
+    import sys  # not importlib: that imports warnings too, on every start
 
-    return getattr(importlib.import_module(module), name)
+    __import__(module)
+    return getattr(sys.modules[module], name)
 
 
 def init(

@@ -40,8 +40,14 @@ class Gate:
         self.drops = drops
 
     def __call__(self, records: list[Record]) -> list[Record]:
-        allows = self.consent.current().allows_record
-        kept = [r for r in records if allows(r[SEVERITY], r[TIME])]
+        d = self.consent.current()
+        if d.since_ns == 0 and d.until_ns == 0:
+            # No opt-in date, no disable cut-off: the level alone decides, once per severity.
+            allowed = {s for s in {r[SEVERITY] for r in records} if d.allows(s)}
+            kept = [r for r in records if r[SEVERITY] in allowed and r[TIME] >= 0]
+        else:
+            allows = d.allows_record
+            kept = [r for r in records if allows(r[SEVERITY], r[TIME])]
         if len(kept) != len(records):
             count(self.drops, "consent", len(records) - len(kept))
         return kept
@@ -89,19 +95,17 @@ class Scrub:
     def __call__(self, records: list[Record]) -> list[Record]:
         if self.resource is not None:
             self.warm()  # a burst drained on the caller's thread before the worker warmed up
-        text = self.text
-        out = []
-        for r in records:
+        text, cache = self.text, self.cache
+        for i, r in enumerate(records):  # in place: the batch is this pipeline's own list
             attrs = r[ATTRS]
             for k, v in attrs.items():
                 if type(v) is str:
-                    attrs[k] = text(v)
+                    clean = cache.get(v)  # the usual case, without a call
+                    attrs[k] = text(v) if clean is None else clean
             ctx = r[CONTEXT]
             if ctx:
-                ctx = self._context(ctx)
-                r = (r[0], r[1], r[2], attrs, ctx)
-            out.append(r)
-        return out
+                records[i] = (r[0], r[1], r[2], attrs, self._context(ctx))
+        return records
 
     def _context(self, ctx: dict[str, Any]) -> dict[str, Any]:
         hit = self.contexts.get(id(ctx))

@@ -103,8 +103,80 @@ def _card(m: re.Match[str]) -> str:
 _VALIDATORS: dict[str, Callable[[re.Match[str]], str]] = {"ipv6": _ipv6, "luhn": _card}
 
 
+# The shortest text each built-in pattern can match (re's own width analysis), keyed by name and
+# the CRC-32 of its source: a text shorter than that is skipped without compiling the pattern.
+# An edited pattern no longer matches its key and is never skipped; tests/test_scrub.py
+# recomputes the table.
+MIN_LEN: dict[tuple[str, int], int] = {
+    ("site-packages", 0xF098DB92): 15,
+    ("home-windows", 0x53F5A773): 10,
+    ("home-unix", 0xF16FA41D): 7,
+    ("url-credentials", 0x8FD7EEDE): 7,
+    ("url-user", 0x69847EE3): 6,
+    ("webhook-slack", 0x8FB852CA): 33,
+    ("webhook-url", 0x346AD4D5): 23,
+    ("jwt", 0xAB5FFF7D): 26,
+    ("auth-scheme", 0xC3C65AAA): 18,
+    ("aws-token", 0xF0293230): 20,
+    ("github-token", 0xA1B59962): 34,
+    ("gitlab-token", 0x1793E55E): 25,
+    ("slack-token", 0xFFCF0680): 15,
+    ("vendor-token", 0x0615AEAE): 18,
+    ("azure-client-secret", 0x063B5062): 37,
+    ("xml-secret-attribute", 0x2ADDC662): 23,
+    ("keyed-secret", 0xBE98DCE4): 5,
+    ("keyed-long-value", 0xF8FA46AB): 16,
+    ("xml-secret-element", 0x962573D4): 6,
+    ("curl-user", 0x755FD53A): 5,
+    ("bundler-credentials", 0x2B927147): 12,
+    ("yaml-base64-value", 0xC6D5D8B3): 10,
+    ("private-key", 0xBB642030): 27,
+    ("email", 0x47560D37): 6,
+    ("ipv4", 0xF58A13EC): 7,
+    ("mac", 0x49A91630): 17,
+    ("card-number", 0x9F60D958): 13,
+    ("phone", 0x71EE94DE): 8,
+    ("generic-secret", 0x11DD046B): 32,
+    ("ipv6", 0x9F7B5387): 2,
+}
+
+
+class Step:
+    """One substitution, compiled on first use: a short text skips most steps uncompiled
+    (compiling every pattern costs ~10 ms, on the exit path of a short run)."""
+
+    __slots__ = ("_compiled", "flags", "min_len", "repl", "source")
+
+    def __init__(self, source: str, repl: Replacement, min_len: int = 0, flags: int = 0) -> None:
+        self.source = source
+        self.repl = repl
+        self.min_len = min_len
+        self.flags = flags
+        self._compiled: re.Pattern[str] | None = None
+
+    @property
+    def pattern(self) -> re.Pattern[str]:
+        p = self._compiled
+        if p is None:
+            p = self._compiled = re.compile(self.source, self.flags)
+        return p
+
+
+def _min_len(name: str, source: str) -> int:
+    import zlib
+
+    return MIN_LEN.get((name, zlib.crc32(source.encode())), 0)
+
+
+def _lazy_step(p: Pattern) -> Step:
+    repl = _VALIDATORS[p.validate] if p.validate else p.replacement
+    return Step(p.python, repl, _min_len(p.name, p.python))
+
+
 def _step(p: Pattern) -> tuple[re.Pattern[str], Replacement]:
-    return re.compile(p.python), _VALIDATORS[p.validate] if p.validate else p.replacement
+    """The compiled pattern and its replacement (tests check each table row with it)."""
+    step = _lazy_step(p)
+    return step.pattern, step.repl
 
 
 def machine_values() -> dict[str, str]:
@@ -130,11 +202,13 @@ def machine_values() -> dict[str, str]:
     return vals
 
 
-def _home_pattern(home: str) -> re.Pattern[str]:
+def _home_step(home: str) -> Step:
     """This home as text shows it: any case (Windows' and macOS's file systems ignore case, and
     tracebacks say c:\\users\\dave), either separator, doubled backslashes (a repr)."""
-    parts = [re.escape(p) for p in re.split(r"[/\\]+", home)]
-    return re.compile(r"(?:\\+|/)".join(parts) + r"(?=$|[/\\\s\"':])", re.I)
+    parts = re.split(r"[/\\]+", home)
+    source = r"(?:\\+|/)".join(re.escape(p) for p in parts) + r"(?=$|[/\\\s\"':])"
+    # Each part, and at least one character for each separator between them.
+    return Step(source, "~", sum(map(len, parts)) + len(parts) - 1, re.I)
 
 
 class Scrubber:
@@ -156,24 +230,30 @@ class Scrubber:
         self.values = vals
         self.callback = callback or (_callback[0] if _callback else None)
         extra = (*_extra, *extra)
-        steps: list[tuple[re.Pattern[str], Replacement]] = []
+        steps: list[Step] = []
         homes = sorted({v for k, v in vals.items() if k.startswith("home")}, key=len, reverse=True)
-        steps += [(_home_pattern(h), "~") for h in homes]
-        steps.append((re.compile(SITE_PACKAGES), ""))
-        steps += [_step(p) for p in TABLE]
-        steps += [(re.compile(p, re.S), r) for p, r in extra]
+        steps += [_home_step(h) for h in homes]
+        steps.append(Step(SITE_PACKAGES, "", _min_len("site-packages", SITE_PACKAGES)))
+        steps += [_lazy_step(p) for p in TABLE]
+        for p, r in extra:  # compiled now: a bad pattern of the app's fails here
+            steps.append(Step(p, r, 0, re.S))
+            steps[-1].pattern  # noqa: B018
         # Names last and only when long enough to be specific ("a" must not eat every 'a').
         for key, placeholder in (("host", "<host>"), ("host_short", "<host>"), ("user", "<user>")):
             v = vals.get(key)
             if v and len(v) >= 3 and v.lower() not in GENERIC_USERS:
-                steps.append(
-                    (re.compile(r"(?<![\w])" + re.escape(v) + r"(?![\w])", re.I), placeholder)
-                )
+                source = r"(?<![\w])" + re.escape(v) + r"(?![\w])"
+                steps.append(Step(source, placeholder, len(v), re.I))
         self.steps = steps
 
+    def compile_all(self) -> None:
+        for step in self.steps:
+            step.pattern  # noqa: B018 (compiles)
+
     def __call__(self, text: str) -> str:
-        for pattern, repl in self.steps:
-            text = pattern.sub(repl, text)
+        for step in self.steps:
+            if len(text) >= step.min_len:
+                text = step.pattern.sub(step.repl, text)
         if self.callback is not None:
             text = self.callback(text)
         return text

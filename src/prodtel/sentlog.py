@@ -107,8 +107,13 @@ def append_local(state_dir: str, records: list[Record], resource: dict[str, str]
     _write(state_dir, lines, LOCAL_FILENAME)
 
 
+# One encoder for every line: json.dumps() with options builds a new one per call.
+_dumps = json.JSONEncoder(sort_keys=True, default=str).encode
+_second: tuple[int, str] = (-1, "")  # the last second formatted, reused within it
+
+
 def _write(state_dir: str, entries: list[dict[str, Any]], filename: str = FILENAME) -> None:
-    text = "".join(json.dumps(x, sort_keys=True, default=str) + "\n" for x in entries)
+    text = "".join([_dumps(x) + "\n" for x in entries])
     p = path(state_dir, filename)
     try:
         os.makedirs(state_dir, exist_ok=True)
@@ -143,5 +148,8 @@ def read(state_dir: str, n: int = 20, filename: str = FILENAME) -> list[dict[str
 
 
 def _iso(ns: int) -> str:
-    ms = ns % 10**9 // 10**6
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ns / 1e9)) + f".{ms:03d}Z"
+    global _second
+    sec, rest = divmod(ns, 10**9)
+    if _second[0] != sec:
+        _second = (sec, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(sec)))
+    return f"{_second[1]}.{rest // 10**6:03d}Z"

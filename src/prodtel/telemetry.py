@@ -100,13 +100,16 @@ class Telemetry:
     def track(self, name: str, attrs: dict[str, Any], severity: int = INFO) -> None:
         clean = self.validator.event(name, attrs)
         w = self.worker
-        if clean is None or w is None or not self.consent.decision.allows(severity):
+        if clean is None or w is None:
+            return
+        d = self.consent.decision
+        if d.level != levels.ALL and not d.allows(severity):  # `all` allows every severity
             return
         q = w.queue
         if len(q) >= self.max_queue:
             w.drain()  # a burst: the caller encodes into the outbox itself; nothing is lost
         q.append((self.clock(), severity, name, clean, self.context))
-        if len(q) >= WAKE_AT:
+        if len(q) >= WAKE_AT and not w.wake.is_set():  # set() takes a lock: only once
             w.wake.set()
 
     def set_context(self, attrs: dict[str, Any]) -> None:
@@ -150,7 +153,7 @@ class Telemetry:
             from prodtel.delivery.outbox_sink import OutboxSink
             from prodtel.delivery.transport import HttpTransport, warm_imports
 
-            warm_imports()
+            warm_imports(https=s.logs_url.partition(":")[0].lower() == "https")
 
             state, url, options = self.state_dir, s.logs_url, s.transport_options()
             self.transport = HttpTransport(url, **options, report=Reporter(state))

@@ -40,10 +40,10 @@ class ConsentStore:
         except OSError as e:
             self.problem = f"cannot read {self.path}: {e.strerror or e}"
             return self
-        import json
+        from prodtel import jsonread  # json's own parser, without importing json and re
 
         try:
-            data = json.loads(raw)
+            data = jsonread.loads(raw)
             if not isinstance(data, dict):
                 raise ValueError("not a JSON object")
         except ValueError as e:

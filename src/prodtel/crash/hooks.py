@@ -9,7 +9,7 @@ import time
 import weakref
 
 from prodtel.consent import levels
-from prodtel.crash import logs, native, record, sentry
+from prodtel.crash import native, record, sentry
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -60,9 +60,11 @@ def install(t: Telemetry) -> None:
     if t.decision.allows(levels.FATAL_SEVERITY):
         native.start(t)
     if t.settings.log_errors:
+        from prodtel.crash import logs  # imports logging: only when asked for
+
         logs.install(r.current)
     else:
-        logs.uninstall()
+        _uninstall_logs()
     if "asyncio" in sys.modules:  # never import asyncio just to look for a loop
         try:
             watch_loop()
@@ -72,6 +74,12 @@ def install(t: Telemetry) -> None:
         _stop_sentry(t.settings.exit_timeout)
         callbacks = sentry.Callbacks(r.current, r.started_at)
         r.sentry = sentry.start(t, callbacks, r.transport_override)
+
+
+def _uninstall_logs() -> None:
+    logs = sys.modules.get("prodtel.crash.logs")
+    if logs is not None:  # never imported: nothing installed
+        logs.uninstall()
 
 
 def uninstall() -> None:
@@ -89,7 +97,7 @@ def uninstall() -> None:
         atexit.unregister(_at_exit)
         atexit.unregister(native.stop)
     native.stop()
-    logs.uninstall()
+    _uninstall_logs()
     _stop_sentry(0.0)
     r.t = None
     r.exit_deadline = None

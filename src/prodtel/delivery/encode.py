@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import struct
 
-from prodtel.record import ATTRS, CONTEXT, NAME, SEVERITY, TIME, UID
+from prodtel.record import UID
 from prodtel.resource import SDK_VERSION
 
 TYPE_CHECKING = False
@@ -27,7 +27,9 @@ SEVERITY_TEXT = {9: "INFO", 10: "INFO2", 13: "WARN", 17: "ERROR", 21: "FATAL"}
 _fixed64 = struct.Struct("<Q").pack
 _fixed32 = struct.Struct("<I").pack
 _double = struct.Struct("<d").pack
+_times = struct.Struct("<BQBQ").pack  # time_unix_nano=1 and observed_time_unix_nano=11
 _MAX_CACHE = 8192
+_MAX_SETS, _MAX_SET_BYTES = 1024, 1024  # whole attribute sets: bounded count and size
 
 
 def varint(n: int) -> bytes:
@@ -85,6 +87,8 @@ class Encoder:
         }
         self.uid_head = key_value(UID, "0" * 32)[:-32]  # ours is always 32 ASCII characters
         self.contexts: tuple[object, bytes] = (None, b"")
+        self.sizes: dict[int, bytes] = {}  # the log_records tag + length prefix, by length
+        self.attr_sets: dict[object, bytes] = {}
 
     def _kv(self, k: str, v: object) -> bytes:
         t = type(v)
@@ -101,41 +105,62 @@ class Encoder:
             hit = cache[(k, v)] = key_value(k, v)
         return hit
 
+    def _attrs(self, name: str, attrs: dict[str, Any]) -> bytes:
+        """The attributes but the uid, encoded. Events repeat whole attribute sets, so those
+        are cached too, keyed with the values' types (True == 1, but encodes differently)."""
+        items = tuple(attrs.items())
+        if items and items[-1][0] == UID:  # Stamp adds the uid last
+            items = items[:-1]
+        key: tuple[str, tuple[tuple[str, Any], ...], tuple[type, ...]] | None = (
+            name,
+            items,
+            tuple(map(type, attrs.values())),
+        )
+        try:
+            hit = self.attr_sets.get(key)
+        except TypeError:  # an unhashable value: encode it each time
+            key, hit = None, None
+        if hit is None:
+            kv = self._kv
+            hit = b"".join([kv(k, v) for k, v in items if k != UID])
+            if key is not None and len(hit) <= _MAX_SET_BYTES:
+                if len(self.attr_sets) >= _MAX_SETS:
+                    self.attr_sets.clear()
+                self.attr_sets[key] = hit
+        return hit
+
     def log_record(self, r: Record) -> bytes:
         """ScopeLogs.log_records (field 2) entry for one record."""
-        name = self.names.get(r[NAME])
+        t, severity, event, attrs, ctx = r  # TIME, SEVERITY, NAME, ATTRS, CONTEXT
+        name = self.names.get(event)
         if name is None:
-            name = self.names[r[NAME]] = _ld(b"\x62", r[NAME].encode())  # event_name = 12
-        t = _fixed64(r[TIME])
-        sev = self.severities.get(r[SEVERITY]) or b"\x10" + varint(r[SEVERITY])
-        ctx = r[CONTEXT]
+            name = self.names[event] = _ld(b"\x62", event.encode())  # event_name = 12
+        sev = self.severities.get(severity) or b"\x10" + varint(severity)
         if ctx:
             if self.contexts[0] is not ctx:
                 self.contexts = (ctx, b"".join(key_value(k, v) for k, v in ctx.items()))
             ctx_bytes = self.contexts[1]
         else:
             ctx_bytes = b""
-        attrs = r[ATTRS]
         uid = attrs.get(UID)
-        kv = self._kv
         body = b"".join(
             (
-                b"\x09",
-                t,
-                b"\x59",
-                t,
+                _times(0x09, t, 0x59, t),
                 sev,
                 ctx_bytes,  # time=1, observed_time=11, severity=2,3
-                *[kv(k, v) for k, v in attrs.items() if k != UID],
+                self._attrs(event, attrs),
                 b""
                 if uid is None
                 else self.uid_head + uid.encode()
                 if type(uid) is str and len(uid) == 32 and uid.isascii()  # 32 bytes
-                else kv(UID, uid),
+                else self._kv(UID, uid),
                 name,
             )
         )
-        return b"\x12" + varint(len(body)) + body
+        size = self.sizes.get(len(body))
+        if size is None:
+            size = self.sizes[len(body)] = b"\x12" + varint(len(body))
+        return size + body
 
     def encode(self, records: Iterable[Record]) -> bytes:
         """One ExportLogsServiceRequest with these records."""

@@ -16,14 +16,21 @@ if TYPE_CHECKING:
     import ssl
     from collections.abc import Callable, Mapping
 
+    from prodtel.delivery import plainhttp
 
-def warm_imports() -> None:
+
+def warm_imports(https: bool = True) -> None:
     """Import on the calling (main) thread what sending needs later, off the exit path, so no
-    import ever runs on the worker thread (a fork during an import there breaks the child)."""
+    import ever runs on the worker thread (a fork during an import there breaks the child).
+    Plain HTTP needs neither http.client nor ssl (10-20 ms of start-up): see plainhttp."""
     import gzip  # noqa: F401
-    import http.client  # noqa: F401
     import select  # noqa: F401
-    import ssl  # noqa: F401
+
+    if https:
+        import http.client  # noqa: F401
+        import ssl  # noqa: F401
+    else:
+        import prodtel.delivery.plainhttp
 
     import prodtel.delivery.exitplan
     import prodtel.scrub
@@ -63,7 +70,7 @@ class HttpTransport:
         self.path = (u.path or "/v1/logs") + query
         # Spans go to the sibling traces path on the same connection (`.../v1/traces`).
         self.traces_path = (u.path or "/v1/logs").removesuffix("/v1/logs") + "/v1/traces" + query
-        self.conn: http.client.HTTPConnection | None = None
+        self.conn: http.client.HTTPConnection | plainhttp.Connection | None = None
         self.last_error: str | None = None
         self.timeout = timeout
         self.report = report
@@ -106,7 +113,6 @@ class HttpTransport:
         socket in `pending_sock` (the answer is still to come) and return PENDING. `kind`
         "traces" posts to the traces path."""
         import gzip
-        import http.client
         import time
 
         data = body if compressed else gzip.compress(body, compresslevel=1)
@@ -127,7 +133,7 @@ class HttpTransport:
                 return ExportResult.PENDING, 0.0
             resp = conn.getresponse()
             resp.read()
-        except (OSError, http.client.HTTPException, ValueError) as e:
+        except _errors() as e:
             self.close()
             self._failed(f"{type(e).__name__}: {e}", timeout)
             return ExportResult.RETRY, 0.0
@@ -165,22 +171,24 @@ class HttpTransport:
     def connected(self) -> bool:
         return self.conn is not None and self.conn.sock is not None
 
-    def _connect(self, timeout: float) -> http.client.HTTPConnection:
-        import http.client
-
+    def _connect(self, timeout: float) -> http.client.HTTPConnection | plainhttp.Connection:
         conn = self.conn
         if conn is None:
             host, port = self.connect_to
             if self.https:
+                import http.client
+
                 conn = http.client.HTTPSConnection(
                     host, port, timeout=timeout, context=self._tls_context()
                 )
                 if self.proxy is not None:
                     auth = {"Proxy-Authorization": self.proxy.auth} if self.proxy.auth else None
                     conn.set_tunnel(self.host, self.port, headers=auth)
-            else:
-                conn = http.client.HTTPConnection(host, port, timeout=timeout)
-            conn._create_connection = resolve.create_connection  # type: ignore[attr-defined]
+            else:  # also through a plain-HTTP proxy: the path is then the absolute URL
+                from prodtel.delivery import plainhttp
+
+                conn = plainhttp.Connection(host, port, timeout=timeout)
+            conn._create_connection = resolve.create_connection  # type: ignore[union-attr]
             self.conn = conn
         conn.timeout = timeout
         if conn.sock is not None:
@@ -210,7 +218,7 @@ class HttpTransport:
         self.conn = None
 
 
-def _readable(conn: http.client.HTTPConnection, timeout: float) -> bool:
+def _readable(conn: http.client.HTTPConnection | plainhttp.Connection, timeout: float) -> bool:
     import select
 
     sock = conn.sock
@@ -219,3 +227,11 @@ def _readable(conn: http.client.HTTPConnection, timeout: float) -> bool:
     if getattr(sock, "pending", lambda: 0)():  # TLS bytes already decrypted
         return True
     return bool(select.select([sock], [], [], max(timeout, 0.0))[0])
+
+
+def _errors() -> tuple[type[Exception], ...]:
+    """What a failed exchange raises: http.client's errors only if it is in use (https)."""
+    import sys
+
+    client = sys.modules.get("http.client")
+    return (OSError, ValueError) if client is None else (OSError, ValueError, client.HTTPException)

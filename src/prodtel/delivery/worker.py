@@ -16,6 +16,8 @@ from collections import deque
 from prodtel import atfork, pipeline
 from prodtel.delivery.sinks import MAX_BATCH
 
+DRAIN_MAX = MAX_BATCH * 4  # records one drain takes from the queue
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -51,6 +53,7 @@ class Worker:
         self.uploader = uploader  # called at exit when records remain unsent
         self.wake = threading.Event()
         self.idle = threading.Event()
+        self.warmed = threading.Event()  # set once the thread's warm-ups ran (tests wait on it)
         self.deadline: float | None = None
         self.lock = threading.Lock()
         self.last_error: str | None = None
@@ -92,6 +95,7 @@ class Worker:
         self.lock = threading.Lock()
         self.wake = threading.Event()
         self.idle = threading.Event()
+        self.warmed = threading.Event()
         self.pid = os.getpid()
         self.sink.after_fork()
         self.thread = None
@@ -108,6 +112,7 @@ class Worker:
                     warm()
                 except Exception as e:
                     self.last_error = repr(e)
+        self.warmed.set()
 
         while True:
             self.wake.wait(self.interval)
@@ -115,19 +120,23 @@ class Worker:
             if self.deadline is not None:
                 return  # shutting down: the exit path does the last drain and send
             try:
-                self.drain()
+                if self.drain() == DRAIN_MAX or self.spans:
+                    # More was queued than one drain takes: go on at once. (A wake-up that
+                    # came in before `clear()` above, e.g. a flush's, would be lost otherwise.)
+                    self.wake.set()
                 if self.sink.send(None) and not self.queue and not self.spans:
                     self.idle.set()
             except Exception as e:  # never let telemetry kill the thread
                 self.stats["internal_errors"] = self.stats.get("internal_errors", 0) + 1
                 self.last_error = repr(e)
 
-    def drain(self) -> None:
+    def drain(self) -> int:
         """Queue -> processors -> sink. CPU only, no network; `track()` calls it itself when
-        the queue is full, so a burst slows the caller instead of losing events."""
+        the queue is full, so a burst slows the caller instead of losing events. Returns how
+        many records it took (at most DRAIN_MAX)."""
         with self.lock:
             q = self.queue
-            batch = [q.popleft() for _ in range(min(len(q), MAX_BATCH * 4))]
+            batch = [q.popleft() for _ in range(min(len(q), DRAIN_MAX))]
             if batch:
                 records = pipeline.run(self.processors, batch)
                 if records:
@@ -138,6 +147,7 @@ class Worker:
                 done = self.span_pipeline(spans) if self.span_pipeline is not None else []
                 if done:
                     self.sink.write_spans(done)
+            return len(batch)
 
     def flush(self, timeout: float) -> bool:
         """Export now, retrying without backoff; wait up to `timeout` for everything queued

@@ -73,6 +73,8 @@ def spawn_detached(argv: list[str], env: dict[str, str], pass_fds: tuple[int, ..
 
 def machine() -> str:
     """The hardware architecture as the OS names it (x86_64, arm64, aarch64)."""
+    if sys.platform == "linux":
+        return os.uname().machine  # platform.machine()'s source there, without its import
     import platform
 
     return platform.machine()
@@ -80,6 +82,8 @@ def machine() -> str:
 
 def os_version(plat: str | None = None) -> str:
     """macOS: the product version (14.5); elsewhere the kernel release."""
+    if (plat or sys.platform) == "linux" and sys.platform == "linux":
+        return os.uname().release  # platform.release()'s source there
     import platform
 
     if (plat or sys.platform) == "darwin":

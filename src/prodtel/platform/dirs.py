@@ -17,11 +17,19 @@ if TYPE_CHECKING:
 
 def config_dir(app: str, layout: type[PlatformDirsABC] | None = None) -> str:
     """The consent file's folder. `layout`: a platformdirs class other than this platform's."""
+    if layout is None:
+        from prodtel.platform import dirmemo  # this platform's answer, remembered
+
+        return dirmemo.lookup("config", app)
     return _dirs(app, layout).user_config_dir
 
 
 def state_dir(app: str, layout: type[PlatformDirsABC] | None = None) -> str:
     """The outbox, sent log and uploader lock's folder."""
+    if layout is None:
+        from prodtel.platform import dirmemo
+
+        return dirmemo.lookup("state", app)
     return _dirs(app, layout).user_state_dir
 
 
