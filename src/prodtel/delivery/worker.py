@@ -132,9 +132,11 @@ class Worker:
                 self.stats["internal_errors"] = self.stats.get("internal_errors", 0) + 1
                 self.last_error = repr(e)
 
-    def _drain_while_waiting(self) -> None:
+    def _drain_while_waiting(self) -> bool:
+        """One drain; True if more is queued."""
         if self.deadline is None and self.queue:
             self.drain()
+        return self.deadline is None and bool(self.queue)
 
     def drain(self) -> int:
         """Queue -> processors -> sink. CPU only, no network; `track()` calls it itself when
