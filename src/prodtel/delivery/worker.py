@@ -135,7 +135,12 @@ class Worker:
     def _drain_while_waiting(self) -> bool:
         """One drain; True if more is queued."""
         if self.deadline is None and self.queue:
-            self.drain()
+            try:
+                self.drain()
+            except Exception as e:  # as in the loop: counted, never raised into the POST
+                self.stats["internal_errors"] = self.stats.get("internal_errors", 0) + 1
+                self.last_error = repr(e)
+                return False
         return self.deadline is None and bool(self.queue)
 
     def drain(self) -> int:
