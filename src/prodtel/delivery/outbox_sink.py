@@ -20,6 +20,8 @@ from prodtel.record import TIME
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from prodtel.delivery.encode import Encoder
     from prodtel.delivery.exitplan import Handoff
     from prodtel.delivery.outbox import Batch, Outbox
@@ -61,6 +63,8 @@ class OutboxSink(Sink):
         self.held: set[int] = set()  # rows this process is backing off on
         self.in_flight: list[Batch] = []  # sent at exit, answer late: kept leased (exitplan)
         self.saved_estimate: float | None = None
+        # CPU work (the worker's drain) done while a background POST awaits its answer
+        self.while_waiting: Callable[[], object] | None = None
 
     def write(self, records: list[Record]) -> None:
         rows, chunks = self._encode(records)
@@ -227,7 +231,12 @@ class OutboxSink(Sink):
                 return not self.held  # rows we are backing off on are not delivered yet
             body = b"".join(b.body for b in batches)  # gzip members concatenate
             result, after = self.transport.post(
-                body, timeout, compressed=True, keep_pending=self.exiting, kind=batches[0].kind
+                body,
+                timeout,
+                compressed=True,
+                keep_pending=self.exiting,
+                kind=batches[0].kind,
+                while_waiting=self.while_waiting if deadline is None else None,
             )
             n = sum(b.count for b in batches)
             if result is ExportResult.PENDING:  # it may still succeed: keep the lease

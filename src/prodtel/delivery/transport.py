@@ -107,11 +107,14 @@ class HttpTransport:
         compressed: bool = False,
         keep_pending: bool = False,
         kind: str = "logs",
+        while_waiting: Callable[[], object] | None = None,
     ) -> tuple[ExportResult, float]:
         """(the result, seconds to wait before retrying). `compressed`: already gzip.
         `keep_pending`: when the request left but no answer came within `timeout`, keep its
         socket in `pending_sock` (the answer is still to come) and return PENDING. `kind`
-        "traces" posts to the traces path."""
+        "traces" posts to the traces path. `while_waiting`: CPU work to do once the request has
+        left, while the collector works on it (its errors are ignored); called again while it
+        returns true (more to do) and no answer has come."""
         import gzip
         import time
 
@@ -124,6 +127,12 @@ class HttpTransport:
             self.sent_at = sent = time.monotonic()
             path = self.traces_path if kind == "traces" else self.path
             conn.request("POST", path, data, self.headers)
+            if while_waiting is not None:
+                try:  # again while it returns true and the answer is not in yet
+                    while while_waiting() and not _readable(conn, 0):
+                        pass
+                except Exception:
+                    pass
             # The request left whole. Wait for the answer without reading a byte of it, so
             # that, if it is late, the socket can change hands intact (see exitplan).
             if keep_pending and not _readable(conn, timeout - (time.monotonic() - start)):

@@ -16,7 +16,7 @@ from collections import deque
 from prodtel import atfork, pipeline
 from prodtel.delivery.sinks import MAX_BATCH
 
-DRAIN_MAX = MAX_BATCH * 4  # records one drain takes from the queue
+DRAIN_MAX = MAX_BATCH  # records one drain takes from the queue
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -48,6 +48,8 @@ class Worker:
         self.span_pipeline = span_pipeline
         self.processors = processors
         self.sink = sink
+        if hasattr(sink, "while_waiting"):  # encode the next records while a POST is out
+            sink.while_waiting = self._drain_while_waiting
         self.stats = stats
         self.interval = interval
         self.uploader = uploader  # called at exit when records remain unsent
@@ -129,6 +131,17 @@ class Worker:
             except Exception as e:  # never let telemetry kill the thread
                 self.stats["internal_errors"] = self.stats.get("internal_errors", 0) + 1
                 self.last_error = repr(e)
+
+    def _drain_while_waiting(self) -> bool:
+        """One drain; True if more is queued."""
+        if self.deadline is None and self.queue:
+            try:
+                self.drain()
+            except Exception as e:  # as in the loop: counted, never raised into the POST
+                self.stats["internal_errors"] = self.stats.get("internal_errors", 0) + 1
+                self.last_error = repr(e)
+                return False
+        return self.deadline is None and bool(self.queue)
 
     def drain(self) -> int:
         """Queue -> processors -> sink. CPU only, no network; `track()` calls it itself when
