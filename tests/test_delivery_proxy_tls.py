@@ -13,7 +13,7 @@ import pytest
 from tests.support.app import clean_env, loadgen, seen_notice
 from tests.support.collector import Collector
 from tests.support.forward_proxy import PROXY_ONLY_HOST, ForwardProxy, make_certs, tls_collector
-from tests.support.loopback import Receiver, free_port
+from tests.support.loopback import Receiver, free_port, wait_until
 
 pytestmark = pytest.mark.e2e  # starts the real collector and proxies
 
@@ -66,7 +66,9 @@ def test_https_through_a_connect_proxy_reaches_a_host_only_the_proxy_can_resolve
         recs = c.wait_records(2)
         assert {r["event_name"] for r in recs} == {"usage_report", "command"}
         assert {r["resource"]["session.id"] for r in recs}.__len__() == 1  # run b's only
-        assert f"CONNECT {PROXY_ONLY_HOST}:{c.http_port}" in proxy.log.read_text()
+        # proxy.py writes its access log after the tunnel closes: wait for the line
+        connect = f"CONNECT {PROXY_ONLY_HOST}:{c.http_port}"
+        assert wait_until(lambda: connect in proxy.log.read_text(), timeout=15.0)
         data, text = status(env)
     assert data["delivery"]["proxy"] == f"http://***@127.0.0.1:{proxy.port}"
     assert data["delivery"]["endpoint"] == f"{url}/v1/logs"
