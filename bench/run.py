@@ -269,12 +269,12 @@ def section_exit(ctx: dict[str, str], repeats: int) -> None:
         " 'DNS silent' = the endpoint by host name, in a private mount namespace whose resolver"
         " never answers.\n"
     )
-    from tests.support import dns
+    from tests.support import dns, namespace
     from tests.support.delay_proxy import DelayProxy
     from tests.support.loopback import Listener, refused_url
 
     hole = Listener(blackhole=True)
-    silent = dns.SilentResolver() if dns.available() else None
+    silent = dns.SilentResolver() if namespace.available() else None
     proxies: list[DelayProxy] = []
 
     def delayed(url: str, ms: int) -> str:

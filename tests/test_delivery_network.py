@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support import dns
+from tests.support import dns, namespace
 from tests.support.app import clean_env, sent_log
 from tests.support.collector import Collector
 from tests.support.delay_proxy import DelayProxy
@@ -82,14 +82,11 @@ def test_far_collector_gets_each_record_once(tmp_path: Path, delay_ms: int) -> N
     assert [u for u, n in uids.items() if n > 1] == []
 
 
-needs_unshare = pytest.mark.skipif(not dns.available(), reason="needs root and unshare")
-
-
-@needs_unshare
 @pytest.mark.parametrize("mode", ["", "disable", "sentry"])
 def test_silent_resolver_never_holds_the_exit(tmp_path: Path, mode: str) -> None:
     """A resolver that never answers costs glibc 5 s x 2 attempts per lookup: before, that
     landed on the exit (+10 s). Then, with a resolver that answers, the records arrive once."""
+    namespace.require("a silent resolver")
     port = free_port()
     endpoint = f"http://telemetry.example.com:{port}"
     with dns.SilentResolver() as silent:

@@ -39,7 +39,8 @@ class Sample:
 
 def load() -> list[Sample]:
     if not CORPUS.exists():
-        pytest.skip(f"{CORPUS} missing (CI lays shared/ beside the clone)")
+        # A missing corpus must not pass as "no leaks": the recall targets are the point.
+        pytest.fail(f"{CORPUS} missing: the tests read shared/data beside the checkout")
     with gzip.open(CORPUS, "rt") as f:
         rows = [json.loads(line) for line in f]
     return [Sample(r["family"], r["kind"], r["text"], r.get("secrets") or []) for r in rows]

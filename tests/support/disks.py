@@ -4,12 +4,10 @@ namespace (`unshare -m`), which only the process run inside it sees."""
 
 from __future__ import annotations
 
-import shutil
-import subprocess
-from functools import cache
 from pathlib import Path
 
-import pytest
+from tests.support import namespace
+from tests.support.namespace import UNSHARE, can_mount_tmpfs
 
 # Mount a tmpfs of $1 KiB at $2; "full" in $3 fills it up, "ro" makes it read-only (with an
 # empty app dir in it); then run the rest of the argv.
@@ -22,27 +20,15 @@ exec "$@"
 """
 
 
-@cache
-def can_mount_tmpfs() -> bool:
-    if shutil.which("unshare") is None:
-        return False
-    probe = subprocess.run(
-        ["unshare", "-m", "--propagation", "private", "sh", "-c", "mount -t tmpfs t /mnt"],
-        capture_output=True,
-    )
-    return probe.returncode == 0
-
-
 def on_tmpfs(
     mount_at: Path, argv: list[str], *, kib: int = 64, state: str = "-", subdir: str = "app"
 ) -> list[str]:
     """`argv`, run with a `kib`-KiB tmpfs at `mount_at`: "full" (filled up first), "ro"
     (read-only, holding an empty `subdir`) or "-" (empty and writable)."""
-    if not can_mount_tmpfs():
-        pytest.skip("needs unshare -m and mount (root in a private mount namespace)")
+    namespace.require("a tmpfs state dir", can_mount_tmpfs())
     mount_at.mkdir(parents=True, exist_ok=True)
     sh = ["sh", "-c", _IN_NAMESPACE, "sh", str(kib), str(mount_at), state, subdir]
-    return ["unshare", "-m", "--propagation", "private", *sh, *argv]
+    return [*UNSHARE, *sh, *argv]
 
 
 def garble(path: Path) -> None:

@@ -9,25 +9,21 @@ with 127.0.0.1 and every other query with an empty NOERROR (hand-made DNS packet
 
 from __future__ import annotations
 
-import os
-import shutil
 import socket
 import struct
 import threading
 from pathlib import Path
 
+from tests.support.namespace import UNSHARE
+
 ADDR = ("127.0.0.53", 53)
-
-
-def available() -> bool:
-    return os.geteuid() == 0 and shutil.which("unshare") is not None
 
 
 def resolver_cmd(cmd: list[str], tmp: Path) -> list[str]:
     conf = tmp / "resolv.conf"
     conf.write_text("nameserver 127.0.0.53\n")
     script = 'mount --bind "$0" /etc/resolv.conf && exec "$@"'
-    return ["unshare", "-m", "--propagation", "private", "sh", "-c", script, str(conf), *cmd]
+    return [*UNSHARE, "sh", "-c", script, str(conf), *cmd]
 
 
 class _Server:

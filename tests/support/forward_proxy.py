@@ -3,16 +3,13 @@ resolve the collector's host name, and the real collector with TLS made by trust
 
 from __future__ import annotations
 
-import os
-import shutil
 import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-import pytest
-
+from tests.support import namespace
 from tests.support.collector import Collector, collector_config, file_exporter
 from tests.support.loopback import free_port, stop_process
 
@@ -40,8 +37,7 @@ class ForwardProxy:
         return self.workdir / "proxy.log"
 
     def start(self) -> ForwardProxy:
-        if os.geteuid() != 0 or not shutil.which("unshare"):
-            pytest.skip("the forward proxy test needs root and unshare (a private /etc/hosts)")
+        namespace.require("the forward proxy's private /etc/hosts")
         self.workdir.mkdir(parents=True, exist_ok=True)
         hosts = self.workdir / "hosts"
         hosts.write_text(f"127.0.0.1 localhost\n127.0.0.1 {PROXY_ONLY_HOST}\n")
