@@ -220,7 +220,7 @@ def capture(
     instead of dropping it silently; `config_dir` / `state_dir` replace the app's (the consent
     file, the outbox), whatever the app passes. The `prodtel_capture` fixture sets all three."""
     import prodtel
-    from prodtel import config_params as config
+    from prodtel import config_params
     from prodtel.crash.hooks import reporter
 
     cap = Captured()
@@ -230,8 +230,8 @@ def capture(
         overrides["config_dir"] = config_dir
     if state_dir is not None:
         overrides["state_dir"] = state_dir
-    previous_overrides = dict(config.test_overrides)
-    config.test_overrides.update(overrides)
+    previous_overrides = dict(config_params.test_overrides)
+    config_params.test_overrides.update(overrides)
     previous, previous_transport = sinks.override, reporter.transport_override
     sinks.override = cap
     if previous_transport is None:
@@ -246,8 +246,8 @@ def capture(
     try:
         yield cap
     finally:
-        config.test_overrides.clear()
-        config.test_overrides.update(previous_overrides)
+        config_params.test_overrides.clear()
+        config_params.test_overrides.update(previous_overrides)
         if old_strict is not None and t is not None:
             t.validator.strict = old_strict
         sinks.override = previous
