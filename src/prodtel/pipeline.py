@@ -1,7 +1,7 @@
 """Processors between `track()` and the exporter. Each is a small callable with one job:
 take a list of records, return the records that may go on.
 
-    gate -> scrub -> stamp -> sink
+    validate -> gate -> scrub -> stamp -> sink
 
 They run on the background thread, in batches, so `track()` stays cheap.
 """
@@ -12,7 +12,7 @@ import os
 
 from prodtel import atfork
 from prodtel.counters import count
-from prodtel.record import ATTRS, CONTEXT, SEVERITY, TIME, UID
+from prodtel.record import ATTRS, CONTEXT, NAME, SEVERITY, TIME, UID
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from prodtel.consent.resolve import Decision
     from prodtel.record import Record
     from prodtel.scrub import Scrubber
+    from prodtel.validate import Validator
 
     Processor = Callable[[list[Record]], list[Record]]
 
@@ -29,6 +30,25 @@ if TYPE_CHECKING:
         """What the gate reads: the decision in force (consent.watch.ConsentWatch)."""
 
         def current(self) -> Decision: ...
+
+
+class Validate:
+    """Checks each record against the catalog: a bad attribute is dropped and counted, a bad
+    event dropped whole. Here, not in `track()`, so the host's thread only enqueues (strict
+    mode has already checked, and raised, on the caller's thread)."""
+
+    def __init__(self, validator: Validator) -> None:
+        self.event = validator.event
+
+    def __call__(self, records: list[Record]) -> list[Record]:
+        event, kept = self.event, []
+        for r in records:
+            attrs = event(r[NAME], r[ATTRS])
+            if attrs is r[ATTRS]:  # the usual case: valid as recorded
+                kept.append(r)
+            elif attrs is not None:
+                kept.append((r[0], r[1], r[2], attrs, r[4]))
+        return kept
 
 
 class Gate:

@@ -1,6 +1,7 @@
-"""The tracking facade: validate, stamp and enqueue on the caller's thread; nothing else.
+"""The tracking facade: stamp and enqueue on the caller's thread; nothing else.
 
-Everything slower (consent gate, scrubbing, encoding, the network) runs on the worker thread.
+Everything slower (catalog checks, consent gate, scrubbing, encoding, the network) runs on the
+worker thread. Strict mode also checks on the caller's thread, to raise there.
 """
 
 from __future__ import annotations
@@ -98,9 +99,11 @@ class Telemetry:
 
     # -- the hot path -------------------------------------------------------------------------
     def track(self, name: str, attrs: dict[str, Any], severity: int = INFO) -> None:
-        clean = self.validator.event(name, attrs)
+        v = self.validator
+        if v.strict and v.event(name, attrs) is None:  # raises on bad input
+            return
         w = self.worker
-        if clean is None or w is None:
+        if w is None:
             return
         d = self.consent.decision
         if d.level != levels.ALL and not d.allows(severity):  # `all` allows every severity
@@ -108,7 +111,7 @@ class Telemetry:
         q = w.queue
         if len(q) >= self.max_queue:
             w.drain()  # a burst: the caller encodes into the outbox itself; nothing is lost
-        q.append((self.clock(), severity, name, clean, self.context))
+        q.append((self.clock(), severity, name, attrs, self.context))  # checked on the worker
         if len(q) >= WAKE_AT and not w.wake.is_set():  # set() takes a lock: only once
             w.wake.set()
 
@@ -169,6 +172,7 @@ class Telemetry:
             sink = sinks.NoEndpoint(self.stats)
         scrub = pipeline.Scrub(self.settings.make_scrubber, self.resource)
         processors: list[pipeline.Processor] = [
+            pipeline.Validate(Validator(s.catalog, False, self.drops)),
             pipeline.Gate(self.consent, self.drops),
             scrub,
             pipeline.Stamp(),
@@ -280,6 +284,9 @@ class Telemetry:
             w.shutdown(self.settings.exit_timeout if timeout is None else timeout)
 
     def status(self) -> dict[str, Any]:
+        w = self.worker
+        if w is not None:  # records are checked on the worker: count what is queued now
+            w.drain_queued()
         d = self.decision
         return {
             "app": self.settings.app,

@@ -1,5 +1,6 @@
-"""Validation on the caller's thread: what `track()` and `set_context()` accept. Production
-drops the bad part and counts it; strict mode raises CatalogError naming the event and field."""
+"""What `track()` and `set_context()` accept. Production drops the bad part and counts it (on
+the worker thread, see pipeline.Validate); strict mode raises CatalogError naming the event and
+field, on the caller's thread."""
 
 from __future__ import annotations
 
@@ -30,9 +31,12 @@ class Validator:
 
     def event(self, name: str, attrs: Mapping[str, object]) -> dict[str, object] | None:
         """Clean attributes for `name`, or None when the whole event must be dropped."""
-        known = self._events.get(name)  # the hot path: one lookup by name
+        try:
+            known = self._events.get(name)  # the hot path: one lookup by name
+        except TypeError:  # an unhashable "name": a bad event, not a crash
+            known = None
         if known is None:
-            ev = self.catalog.events.get(name)
+            ev = self.catalog.events.get(name) if type(name) is str else None
             if ev is None:
                 self._problem(
                     "unknown_event", f"event {name!r} is not in the {self.catalog.app} catalog"

@@ -162,6 +162,11 @@ class Worker:
                     self.sink.write_spans(done)
             return len(batch)
 
+    def drain_queued(self) -> None:
+        """Drain what is queued now (not what other threads add meanwhile)."""
+        for _ in range(len(self.queue) // DRAIN_MAX + 1):
+            self.drain()
+
     def flush(self, timeout: float) -> bool:
         """Export now, retrying without backoff; wait up to `timeout` for everything queued
         to be delivered. False if something is still undelivered then."""
