@@ -103,54 +103,58 @@ def _card(m: re.Match[str]) -> str:
 _VALIDATORS: dict[str, Callable[[re.Match[str]], str]] = {"ipv6": _ipv6, "luhn": _card}
 
 
-# The shortest text each built-in pattern can match (re's own width analysis), keyed by name and
-# the CRC-32 of its source: a text shorter than that is skipped without compiling the pattern.
-# An edited pattern no longer matches its key and is never skipped; tests/test_scrub.py
-# recomputes the table.
-MIN_LEN: dict[tuple[str, int], int] = {
-    ("site-packages", 0xF098DB92): 15,
-    ("home-windows", 0x53F5A773): 10,
-    ("home-unix", 0xF16FA41D): 7,
-    ("url-credentials", 0x8FD7EEDE): 7,
-    ("url-user", 0x69847EE3): 6,
-    ("webhook-slack", 0x8FB852CA): 33,
-    ("webhook-url", 0x346AD4D5): 23,
-    ("jwt", 0xAB5FFF7D): 26,
-    ("auth-scheme", 0xC3C65AAA): 18,
-    ("aws-token", 0xF0293230): 20,
-    ("github-token", 0xA1B59962): 34,
-    ("gitlab-token", 0x1793E55E): 25,
-    ("slack-token", 0xFFCF0680): 15,
-    ("vendor-token", 0x0615AEAE): 18,
-    ("azure-client-secret", 0x063B5062): 37,
-    ("xml-secret-attribute", 0x2ADDC662): 23,
-    ("keyed-secret", 0xBE98DCE4): 5,
-    ("keyed-long-value", 0xF8FA46AB): 16,
-    ("xml-secret-element", 0x962573D4): 6,
-    ("curl-user", 0x755FD53A): 5,
-    ("bundler-credentials", 0x2B927147): 12,
-    ("yaml-base64-value", 0xC6D5D8B3): 10,
-    ("private-key", 0xBB642030): 27,
-    ("email", 0x47560D37): 6,
-    ("ipv4", 0xF58A13EC): 7,
-    ("mac", 0x49A91630): 17,
-    ("card-number", 0x9F60D958): 13,
-    ("phone", 0x71EE94DE): 8,
-    ("generic-secret", 0x11DD046B): 32,
-    ("ipv6", 0x9F7B5387): 2,
+# What a text needs before a built-in pattern is tried, keyed by name and the CRC-32 of its
+# source: (its shortest match, from re's width analysis; characters of which every match holds
+# one, from re's parse tree, "" when none can be proven). A text too short, or without any of
+# those characters, skips the pattern uncompiled. An edited pattern no longer matches its key
+# and is always tried; tests/test_scrub.py recomputes the table and checks it against matches.
+SKIP: dict[tuple[str, int], tuple[int, str]] = {
+    ("site-packages", 0xF098DB92): (15, "-"),
+    ("home-windows", 0x53F5A773): (10, ":"),
+    ("home-unix", 0xF16FA41D): (7, "/"),
+    ("url-credentials", 0x8FD7EEDE): (7, ":"),
+    ("url-user", 0x69847EE3): (6, ":"),
+    ("webhook-slack", 0x8FB852CA): (33, "h"),
+    ("webhook-url", 0x346AD4D5): (23, ":"),
+    ("jwt", 0xAB5FFF7D): (26, "e"),
+    ("auth-scheme", 0xC3C65AAA): (18, "BTbt"),
+    ("aws-token", 0xF0293230): (20, "Ab"),
+    ("github-token", 0xA1B59962): (34, "g"),
+    ("gitlab-token", 0x1793E55E): (25, "G_g"),
+    ("slack-token", 0xFFCF0680): (15, "x"),
+    ("vendor-token", 0x0615AEAE): (18, ""),
+    ("azure-client-secret", 0x063B5062): (37, "Q"),
+    ("xml-secret-attribute", 0x2ADDC662): (23, "<"),
+    ("keyed-secret", 0xBE98DCE4): (5, ",:=?"),
+    ("keyed-long-value", 0xF8FA46AB): (16, ",:=?"),
+    ("xml-secret-element", 0x962573D4): (6, "<"),
+    ("curl-user", 0x755FD53A): (5, "-"),
+    ("bundler-credentials", 0x2B927147): (12, "B"),
+    ("yaml-base64-value", 0xC6D5D8B3): (10, "="),
+    ("private-key", 0xBB642030): (27, "-"),
+    ("email", 0x47560D37): (6, "@"),
+    ("ipv4", 0xF58A13EC): (7, "."),
+    ("mac", 0x49A91630): (17, "-:"),
+    ("card-number", 0x9F60D958): (13, " -23456"),
+    ("phone", 0x71EE94DE): (8, "+"),
+    ("generic-secret", 0x11DD046B): (32, ""),
+    ("ipv6", 0x9F7B5387): (2, ""),
 }
 
 
 class Step:
-    """One substitution, compiled on first use: a short text skips most steps uncompiled
-    (compiling every pattern costs ~10 ms, on the exit path of a short run)."""
+    """One substitution, compiled on first use: most texts skip most steps uncompiled (compiling
+    every pattern costs ~10 ms, on the exit path of a short run). `needs`: characters of which
+    every match holds one ("" = no such test)."""
 
-    __slots__ = ("_compiled", "flags", "min_len", "repl", "source")
+    __slots__ = ("_compiled", "flags", "min_len", "needs", "repl", "source")
 
-    def __init__(self, source: str, repl: Replacement, min_len: int = 0, flags: int = 0) -> None:
+    def __init__(
+        self, source: str, repl: Replacement, skip: tuple[int, str] = (0, ""), flags: int = 0
+    ) -> None:
         self.source = source
         self.repl = repl
-        self.min_len = min_len
+        self.min_len, self.needs = skip
         self.flags = flags
         self._compiled: re.Pattern[str] | None = None
 
@@ -162,15 +166,15 @@ class Step:
         return p
 
 
-def _min_len(name: str, source: str) -> int:
+def _skip(name: str, source: str) -> tuple[int, str]:
     import zlib
 
-    return MIN_LEN.get((name, zlib.crc32(source.encode())), 0)
+    return SKIP.get((name, zlib.crc32(source.encode())), (0, ""))
 
 
 def _lazy_step(p: Pattern) -> Step:
     repl = _VALIDATORS[p.validate] if p.validate else p.replacement
-    return Step(p.python, repl, _min_len(p.name, p.python))
+    return Step(p.python, repl, _skip(p.name, p.python))
 
 
 def _step(p: Pattern) -> tuple[re.Pattern[str], Replacement]:
@@ -208,7 +212,8 @@ def _home_step(home: str) -> Step:
     parts = re.split(r"[/\\]+", home)
     source = r"(?:\\+|/)".join(re.escape(p) for p in parts) + r"(?=$|[/\\\s\"':])"
     # Each part, and at least one character for each separator between them.
-    return Step(source, "~", sum(map(len, parts)) + len(parts) - 1, re.I)
+    skip = (sum(map(len, parts)) + len(parts) - 1, "/\\" if len(parts) > 1 else "")
+    return Step(source, "~", skip, re.I)
 
 
 class Scrubber:
@@ -233,17 +238,17 @@ class Scrubber:
         steps: list[Step] = []
         homes = sorted({v for k, v in vals.items() if k.startswith("home")}, key=len, reverse=True)
         steps += [_home_step(h) for h in homes]
-        steps.append(Step(SITE_PACKAGES, "", _min_len("site-packages", SITE_PACKAGES)))
+        steps.append(Step(SITE_PACKAGES, "", _skip("site-packages", SITE_PACKAGES)))
         steps += [_lazy_step(p) for p in TABLE]
         for p, r in extra:  # compiled now: a bad pattern of the app's fails here
-            steps.append(Step(p, r, 0, re.S))
+            steps.append(Step(p, r, flags=re.S))
             steps[-1].pattern  # noqa: B018
         # Names last and only when long enough to be specific ("a" must not eat every 'a').
         for key, placeholder in (("host", "<host>"), ("host_short", "<host>"), ("user", "<user>")):
             v = vals.get(key)
             if v and len(v) >= 3 and v.lower() not in GENERIC_USERS:
                 source = r"(?<![\w])" + re.escape(v) + r"(?![\w])"
-                steps.append(Step(source, placeholder, len(v), re.I))
+                steps.append(Step(source, placeholder, (len(v), ""), re.I))
         self.steps = steps
 
     def compile_all(self) -> None:
@@ -252,8 +257,15 @@ class Scrubber:
 
     def __call__(self, text: str) -> str:
         for step in self.steps:
-            if len(text) >= step.min_len:
-                text = step.pattern.sub(step.repl, text)
+            if len(text) < step.min_len:
+                continue
+            if step.needs:
+                for ch in step.needs:
+                    if ch in text:
+                        break
+                else:
+                    continue  # no match can be in this text
+            text = step.pattern.sub(step.repl, text)
         if self.callback is not None:
             text = self.callback(text)
         return text
