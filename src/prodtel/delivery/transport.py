@@ -29,14 +29,14 @@ def warm_imports(https: bool = True) -> None:
     if https:
         import http.client  # noqa: F401
         import ssl  # noqa: F401
+
+        "localhost".encode("idna")  # ssl encodes the server name with the idna codec
     else:
         import prodtel.delivery.plainhttp
 
     import prodtel.delivery.exitplan
     import prodtel.scrub
     import prodtel.sentlog  # noqa: F401
-
-    "localhost".encode("idna")  # connecting imports the idna codec
 
 
 class HttpTransport:
