@@ -104,53 +104,57 @@ _VALIDATORS: dict[str, Callable[[re.Match[str]], str]] = {"ipv6": _ipv6, "luhn":
 
 
 # What a text needs before a built-in pattern is tried, keyed by name and the CRC-32 of its
-# source: (its shortest match, from re's width analysis; characters of which every match holds
-# one, from re's parse tree, "" when none can be proven). A text too short, or without any of
-# those characters, skips the pattern uncompiled. An edited pattern no longer matches its key
-# and is always tried; tests/test_scrub.py recomputes the table and checks it against matches.
-SKIP: dict[tuple[str, int], tuple[int, str]] = {
-    ("site-packages", 0xF098DB92): (15, "-"),
-    ("home-windows", 0x53F5A773): (10, ":"),
-    ("home-unix", 0xF16FA41D): (7, "/"),
-    ("url-credentials", 0x8FD7EEDE): (7, ":"),
-    ("url-user", 0x69847EE3): (6, ":"),
-    ("webhook-slack", 0x8FB852CA): (33, "h"),
-    ("webhook-url", 0x346AD4D5): (23, ":"),
-    ("jwt", 0xAB5FFF7D): (26, "e"),
-    ("auth-scheme", 0xC3C65AAA): (18, "BTbt"),
-    ("aws-token", 0xF0293230): (20, "Ab"),
-    ("github-token", 0xA1B59962): (34, "g"),
-    ("gitlab-token", 0x1793E55E): (25, "G_g"),
-    ("slack-token", 0xFFCF0680): (15, "x"),
-    ("vendor-token", 0x0615AEAE): (18, ""),
-    ("azure-client-secret", 0x063B5062): (37, "Q"),
-    ("xml-secret-attribute", 0x2ADDC662): (23, "<"),
-    ("keyed-secret", 0xBE98DCE4): (5, ",:=?"),
-    ("keyed-long-value", 0xF8FA46AB): (16, ",:=?"),
-    ("xml-secret-element", 0x962573D4): (6, "<"),
-    ("curl-user", 0x755FD53A): (5, "-"),
-    ("bundler-credentials", 0x2B927147): (12, "B"),
-    ("yaml-base64-value", 0xC6D5D8B3): (10, "="),
-    ("private-key", 0xBB642030): (27, "-"),
-    ("email", 0x47560D37): (6, "@"),
-    ("ipv4", 0xF58A13EC): (7, "."),
-    ("mac", 0x49A91630): (17, "-:"),
-    ("card-number", 0x9F60D958): (13, " -23456"),
-    ("phone", 0x71EE94DE): (8, "+"),
-    ("generic-secret", 0x11DD046B): (32, ""),
-    ("ipv6", 0x9F7B5387): (2, ""),
+# source: (its shortest match, from re's width analysis; character sets, from re's parse tree,
+# every match holding a character of each). A text too short, or missing a set, skips the
+# pattern uncompiled. An edited pattern no longer matches its key and is always tried;
+# tests/test_scrub.py recomputes the table and checks it against matches.
+SKIP: dict[tuple[str, int], tuple[int, tuple[str, ...]]] = {
+    ("site-packages", 0xF098DB92): (15, ("k", "g", "p")),
+    ("home-windows", 0x53F5A773): (10, (":", "/\\", " Uu")),
+    ("home-unix", 0xF16FA41D): (7, ("/", "Uhv")),
+    ("url-credentials", 0x8FD7EEDE): (7, ("@", ":", "/")),
+    ("url-user", 0x69847EE3): (6, ("@", ":", "/")),
+    ("webhook-slack", 0x8FB852CA): (33, ("k", "m", "/")),
+    ("webhook-url", 0x346AD4D5): (23, (":", "/", "Pp")),
+    ("jwt", 0xAB5FFF7D): (26, ("y", ".", "e")),
+    ("auth-scheme", 0xC3C65AAA): (18, ("BTbt",)),
+    ("aws-token", 0xF0293230): (20, ("Ab",)),
+    ("github-token", 0xA1B59962): (34, ("g", "hi")),
+    ("gitlab-token", 0x1793E55E): (25, ("G_g",)),
+    ("slack-token", 0xFFCF0680): (15, ("x", "-", "ao")),
+    ("vendor-token", 0x0615AEAE): (18, ()),
+    ("azure-client-secret", 0x063B5062): (37, ("~", "Q")),
+    ("xml-secret-attribute", 0x2ADDC662): (23, ("<", "=", "\"'")),
+    ("keyed-secret", 0xBE98DCE4): (5, (",:=?", "ACEPRTaceprt")),
+    ("keyed-long-value", 0xF8FA46AB): (16, (",:=?", "ACELacel")),
+    ("xml-secret-element", 0x962573D4): (6, ("<", ">")),
+    ("curl-user", 0x755FD53A): (5, ("-", "\t ", "-u")),
+    ("bundler-credentials", 0x2B927147): (12, ("B", "_", "U")),
+    ("yaml-base64-value", 0xC6D5D8B3): (10, ("=", "\t ")),
+    ("private-key", 0xBB642030): (27, ("K", "V", "B")),
+    ("email", 0x47560D37): (6, ("@", ".")),
+    ("ipv4", 0xF58A13EC): (7, (".", "0123456789")),
+    ("mac", 0x49A91630): (17, ("-:",)),
+    ("card-number", 0x9F60D958): (13, (" -23456",)),
+    ("phone", 0x71EE94DE): (8, ("+", "123456789")),
+    ("generic-secret", 0x11DD046B): (32, ()),
+    ("ipv6", 0x9F7B5387): (2, ()),
 }
 
 
 class Step:
     """One substitution, compiled on first use: most texts skip most steps uncompiled (compiling
-    every pattern costs ~10 ms, on the exit path of a short run). `needs`: characters of which
-    every match holds one ("" = no such test)."""
+    every pattern costs ~10 ms, on the exit path of a short run). `needs`: character sets; every
+    match holds a character of each."""
 
     __slots__ = ("_compiled", "flags", "min_len", "needs", "repl", "source")
 
     def __init__(
-        self, source: str, repl: Replacement, skip: tuple[int, str] = (0, ""), flags: int = 0
+        self,
+        source: str,
+        repl: Replacement,
+        skip: tuple[int, tuple[str, ...]] = (0, ()),
+        flags: int = 0,
     ) -> None:
         self.source = source
         self.repl = repl
@@ -166,10 +170,21 @@ class Step:
         return p
 
 
-def _skip(name: str, source: str) -> tuple[int, str]:
+def _skip(name: str, source: str) -> tuple[int, tuple[str, ...]]:
     import zlib
 
-    return SKIP.get((name, zlib.crc32(source.encode())), (0, ""))
+    return SKIP.get((name, zlib.crc32(source.encode())), (0, ()))
+
+
+def _holds_all(needs: tuple[str, ...], text: str) -> bool:
+    """Does `text` hold a character of each set?"""
+    for chars in needs:
+        for ch in chars:
+            if ch in text:
+                break
+        else:
+            return False
+    return True
 
 
 def _lazy_step(p: Pattern) -> Step:
@@ -212,7 +227,7 @@ def _home_step(home: str) -> Step:
     parts = re.split(r"[/\\]+", home)
     source = r"(?:\\+|/)".join(re.escape(p) for p in parts) + r"(?=$|[/\\\s\"':])"
     # Each part, and at least one character for each separator between them.
-    skip = (sum(map(len, parts)) + len(parts) - 1, "/\\" if len(parts) > 1 else "")
+    skip = (sum(map(len, parts)) + len(parts) - 1, ("/\\",) if len(parts) > 1 else ())
     return Step(source, "~", skip, re.I)
 
 
@@ -248,7 +263,7 @@ class Scrubber:
             v = vals.get(key)
             if v and len(v) >= 3 and v.lower() not in GENERIC_USERS:
                 source = r"(?<![\w])" + re.escape(v) + r"(?![\w])"
-                steps.append(Step(source, placeholder, (len(v), ""), re.I))
+                steps.append(Step(source, placeholder, (len(v), ()), re.I))
         self.steps = steps
 
     def compile_all(self) -> None:
@@ -257,14 +272,8 @@ class Scrubber:
 
     def __call__(self, text: str) -> str:
         for step in self.steps:
-            if len(text) < step.min_len:
-                continue
-            if step.needs:
-                for ch in step.needs:
-                    if ch in text:
-                        break
-                else:
-                    continue  # no match can be in this text
+            if len(text) < step.min_len or (step.needs and not _holds_all(step.needs, text)):
+                continue  # no match can be in this text
             text = step.pattern.sub(step.repl, text)
         if self.callback is not None:
             text = self.callback(text)
