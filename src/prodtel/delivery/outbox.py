@@ -34,6 +34,7 @@ MEMORY_MAX_RECORDS = 50_000  # the cap when the disk fails and the outbox lives 
 MEMORY_FIRST_ID = 1 << 40  # memory row ids never collide with ids leased from the file
 MAX_AGE_S = 7 * 24 * 3600
 LEASE_S = 30.0
+OPEN_ATTEMPTS = 10  # a first open racing other processes' (see _open_file)
 _INHERITED: list[sqlite3.Connection] = []  # connections a forked child must leave alone
 
 SCHEMA = """
@@ -102,16 +103,28 @@ class Outbox:
 
     def _open_file(self) -> sqlite3.Connection:
         os.makedirs(self.state_dir, exist_ok=True)
-        db = sqlite3.connect(self.path, timeout=5.0, isolation_level=None, check_same_thread=False)
-        try:
-            db.execute("PRAGMA journal_mode=WAL")
-            db.execute("PRAGMA synchronous=NORMAL")  # durable across process crashes
-            db.executescript(SCHEMA)
-            _add_kind(db)
-        except BaseException:
-            db.close()
-            raise
-        return db
+        for attempt in range(OPEN_ATTEMPTS):
+            db = sqlite3.connect(
+                self.path, timeout=5.0, isolation_level=None, check_same_thread=False
+            )
+            try:
+                if db.execute("PRAGMA journal_mode").fetchone()[0] != "wal":  # set once, kept
+                    db.execute("PRAGMA journal_mode=WAL")
+                db.execute("PRAGMA synchronous=NORMAL")  # durable across process crashes
+                db.executescript(SCHEMA)
+                _add_kind(db)
+                return db
+            except sqlite3.OperationalError as e:
+                db.close()
+                # Processes creating the file together: SQLite answers one of two lock
+                # upgrades "locked" at once (no busy wait) to break the deadlock. Try again.
+                if "locked" not in str(e) or attempt == OPEN_ATTEMPTS - 1:
+                    raise
+                time.sleep(0.005 * (attempt + 1))
+            except BaseException:
+                db.close()
+                raise
+        raise AssertionError("unreachable")
 
     def _open_memory(self, problem: str) -> sqlite3.Connection:
         db = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
