@@ -365,6 +365,13 @@ def test_a_catalog_free_pipeline_is_refused(tmp_path: Path) -> None:
     assert "must run the filter/catalog processor" in proc.stderr
 
 
+def test_a_custom_clickhouse_table_is_refused() -> None:
+    """A table name the schema Job, the reports and the deletion job would not know: refused
+    (the chart once passed it to the exporter alone)."""
+    proc = template([PRODUCTION_VALUES], sets=["--set clickhouse.table=my_logs"])
+    assert proc.returncode != 0 and "table" in proc.stderr, proc.stderr
+
+
 @pytest.mark.parametrize("tag", ["latest", ""])
 def test_image_tag_must_be_pinned(tag: str) -> None:
     proc = template(sets=[f"--set image.tag={tag}"])
@@ -391,7 +398,9 @@ def test_production_selects_clickhouse_and_sentry_with_secrets(production: Rende
     assert env["PRODTEL_ERRORS_EXPORTERS"] == "[sentry_events]"
     assert env["PRODTEL_TRACES_EXPORTERS"] == "[clickhouse]"
     assert env["CLICKHOUSE_DATABASE"] == "prodtel"
-    assert env["CLICKHOUSE_LOGS_TABLE"] == "otel_logs"
+    # The table names are fixed: what the schema Job creates and the reports read.
+    exporter = production.collector_config()["exporters"]["clickhouse"]
+    assert (exporter["logs_table_name"], exporter["traces_table_name"]) == TABLES
     assert secret_env(c) == {
         "CLICKHOUSE_ENDPOINT": ("prodtel-clickhouse", "endpoint"),
         "CLICKHOUSE_USERNAME": ("prodtel-clickhouse", "username"),
@@ -400,7 +409,6 @@ def test_production_selects_clickhouse_and_sentry_with_secrets(production: Rende
     }
     ch = production.collector_config()["exporters"]["clickhouse"]
     assert ch["create_schema"] is False
-    assert ch["traces_table_name"] == "${env:CLICKHOUSE_TRACES_TABLE:-otel_traces}"
     assert ch["sending_queue"]["batch"]["min_size"] >= 5000
     assert "kind: Secret" not in production.text
 

@@ -43,7 +43,6 @@ ENV = {
     "CLICKHOUSE_USERNAME": "default",
     "CLICKHOUSE_PASSWORD": "",
     "CLICKHOUSE_DATABASE": "default",
-    "CLICKHOUSE_LOGS_TABLE": "otel_logs",
     # lz4 is ClickHouse's own framing; an http:// endpoint also takes gzip or none.
     "CLICKHOUSE_COMPRESS": "lz4",
     # The persistent sending queues (collector_config.queue): keep the directory on a volume
@@ -109,7 +108,9 @@ def config(catalog: Catalog | Sequence[Catalog]) -> dict[str, Any]:
             "username": env("CLICKHOUSE_USERNAME"),
             "password": env("CLICKHOUSE_PASSWORD"),
             "database": env("CLICKHOUSE_DATABASE"),
-            "logs_table_name": env("CLICKHOUSE_LOGS_TABLE"),
+            # Fixed names: the schema (collector-config/clickhouse/), the reports and the
+            # deletion job all use them.
+            "logs_table_name": "otel_logs",
             "create_schema": False,  # the DDL is ours: collector-config/clickhouse/
             "compress": env("CLICKHOUSE_COMPRESS"),
             "timeout": "10s",

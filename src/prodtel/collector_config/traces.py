@@ -34,7 +34,6 @@ if TYPE_CHECKING:
 # Env vars of this pipeline, with their defaults (generate.ENV takes them in).
 TRACES_ENV = {
     "PRODTEL_TRACES_EXPORTERS": "[file/traces]",
-    "CLICKHOUSE_TRACES_TABLE": "otel_traces",
 }
 EXCEPTION_KEYS = ("exception.type", "exception.message", "exception.stacktrace")
 SERVICE = f"resource.attributes[{quote('service.name')}]"
@@ -143,7 +142,7 @@ def add_traces(
     }
     clickhouse = cfg["exporters"].get("clickhouse")
     if clickhouse is not None:
-        clickhouse["traces_table_name"] = env("CLICKHOUSE_TRACES_TABLE")
+        clickhouse["traces_table_name"] = "otel_traces"  # fixed, as otel_logs
     cfg["service"]["pipelines"]["traces"] = {
         "receivers": ["otlp"],
         "processors": ["memory_limiter", "filter/spans", "transform/spans", "redaction/spans"],
