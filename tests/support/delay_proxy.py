@@ -19,12 +19,13 @@ import time
 
 
 class DelayProxy:
-    def __init__(self, upstream: tuple[str, int], delay_ms: float) -> None:
+    def __init__(self, upstream: tuple[str, int], delay_ms: float, port: int = 0) -> None:
+        """`port`: where to listen (0: a free port)."""
         self.upstream = upstream
         self.delay = delay_ms / 1000.0
         self.sock = socket.socket()
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.sock.bind(("127.0.0.1", 0))
+        self.sock.bind(("127.0.0.1", port))
         self.sock.listen(128)
         self.port: int = self.sock.getsockname()[1]
         self.connections = 0
