@@ -35,6 +35,26 @@ def parse_url(value: str) -> str:
     return url
 
 
+# The usual endpoint: http(s), a host name or IPv4 address, a port, a path and a query. Split
+# without urllib.parse, whose import (with ipaddress) is ~2 ms of every short run that sends.
+_PLAIN_URL = r"(https?)://([A-Za-z0-9.-]+)(?::([0-9]{1,5}))?(/[^?#\s]*)?(?:\?([^#\s]*))?"
+
+
+def split_url(url: str) -> tuple[str, str | None, int | None, str, str]:
+    """(scheme, hostname, port, path, query), as `urllib.parse.urlsplit` gives them (the host
+    lowercased, no port: None). The usual form is split here; anything else (user info, an IPv6
+    literal, a fragment, spaces, an out-of-range port) by urlsplit itself, errors included."""
+    import re
+
+    m = re.fullmatch(_PLAIN_URL, url)
+    if m is not None and (m[3] is None or int(m[3]) <= 65535):
+        return m[1], m[2].lower(), None if m[3] is None else int(m[3]), m[4] or "", m[5] or ""
+    from urllib.parse import urlsplit
+
+    u = urlsplit(url)
+    return u.scheme, u.hostname, u.port, u.path, u.query
+
+
 def parse_headers(value: str) -> dict[str, str]:
     """OTLP's header format: `k=v,k2=v2`, values URL-decoded. The error never names a value."""
     from urllib.parse import unquote

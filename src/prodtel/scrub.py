@@ -79,13 +79,13 @@ def configure(
 def _ipv6(m: re.Match[str]) -> str:
     """Replace a valid IPv6 address that carries at least two groups of bits (so `x[::2]` in a
     source line stays as it is)."""
-    import ipaddress
-
     text = m.group(0)
     addr, zone, _ = text.partition("%")
     core = addr.rstrip(".")  # the full stop of a sentence is not part of the address
     if ":" not in core:
-        return text
+        return text  # most candidates (version numbers): no import of ipaddress (~1 ms)
+    import ipaddress
+
     try:
         ipaddress.IPv6Address(core)
     except ValueError:

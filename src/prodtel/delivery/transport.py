@@ -57,19 +57,18 @@ class HttpTransport:
         timeout: float = 10.0,
         report: Callable[[str | None], None] | None = None,
     ) -> None:
-        from urllib.parse import urlsplit
-
         from prodtel.delivery.proxy import find_proxy
+        from prodtel.endpoint import split_url
 
-        u = urlsplit(url)
+        scheme, host, port, path, query = split_url(url)
         self.url = url
-        self.https = u.scheme == "https"
-        self.host = u.hostname or "127.0.0.1"
-        self.port = u.port or (443 if self.https else 80)
-        query = f"?{u.query}" if u.query else ""
-        self.path = (u.path or "/v1/logs") + query
+        self.https = scheme == "https"
+        self.host = host or "127.0.0.1"
+        self.port = port or (443 if self.https else 80)
+        query = f"?{query}" if query else ""
+        self.path = (path or "/v1/logs") + query
         # Spans go to the sibling traces path on the same connection (`.../v1/traces`).
-        self.traces_path = (u.path or "/v1/logs").removesuffix("/v1/logs") + "/v1/traces" + query
+        self.traces_path = (path or "/v1/logs").removesuffix("/v1/logs") + "/v1/traces" + query
         self.conn: http.client.HTTPConnection | plainhttp.Connection | None = None
         self.last_error: str | None = None
         self.timeout = timeout
