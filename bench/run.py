@@ -22,7 +22,7 @@ from harness import CHART, OUT, RESULTS, ROOT, TARGETS, emit, progress
 from start_sections import section_per_event, section_startup
 
 SECTIONS: dict[str, Callable[[dict[str, str]], None]] = {
-    "startup": lambda ctx: section_startup(ctx, repeats=int(os.environ.get("BENCH_REPEATS", 11))),
+    "startup": lambda ctx: section_startup(ctx, repeats=int(os.environ.get("BENCH_REPEATS", 21))),
     "per-event": lambda ctx: section_per_event(
         ctx,
         repeats=int(os.environ.get("BENCH_EVENT_REPEATS", 5)),
