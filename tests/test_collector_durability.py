@@ -1,5 +1,6 @@
 """A 200 from the collector means the records are stored: kill -9 right after the last answer
-loses none of them.
+loses none of them, and neither does the SIGTERM an operator's pod deletion sends (the collector
+must also be gone within the chart's grace period, or Kubernetes kills it anyway).
 
 The shipped generated pipeline (collector-config/loadgen.yaml) on the real collector, N records in
 20 requests, each answered 200, then SIGKILL at once. The file path must hold every record when
@@ -50,9 +51,14 @@ def bodies(session: str) -> tuple[list[bytes], set[str]]:
     return out, uids
 
 
-def post_all_then_kill(col: Collector, payloads: list[bytes]) -> None:
-    """Post every payload on one keep-alive connection; each must get 200. SIGKILL the collector
-    the moment the last answer is read."""
+GRACE_SECONDS = 60  # the chart's terminationGracePeriodSeconds (tests/test_helm.py checks it)
+
+
+def post_all_then_kill(
+    col: Collector, payloads: list[bytes], sig: signal.Signals = signal.SIGKILL
+) -> None:
+    """Post every payload on one keep-alive connection; each must get 200. Signal the collector
+    the moment the last answer is read and wait for it to go (SIGTERM: within the grace period)."""
     conn = http.client.HTTPConnection("127.0.0.1", col.http_port, timeout=30)
     headers = {"Content-Type": "application/x-protobuf", "Content-Encoding": "gzip"}
     try:
@@ -63,9 +69,14 @@ def post_all_then_kill(col: Collector, payloads: list[bytes]) -> None:
             assert resp.status == 200
     finally:
         assert col.proc is not None
-        col.proc.send_signal(signal.SIGKILL)
-        col.proc.wait()
-        col.proc = None
+        col.proc.send_signal(sig)
+        try:
+            col.proc.wait(timeout=GRACE_SECONDS)
+        finally:
+            if col.proc.poll() is None:  # what the kubelet does after the grace period
+                col.proc.kill()
+                col.proc.wait()
+            col.proc = None
         conn.close()
 
 
@@ -96,7 +107,8 @@ def ch_query(port: int, sql: str) -> Any:
         return json.loads(r.read())["data"]
 
 
-def test_clickhouse_queue_survives_kill_and_restart(tmp_path: Path) -> None:
+@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM], ids=["kill-9", "sigterm"])
+def test_clickhouse_queue_survives_kill_and_restart(tmp_path: Path, sig: signal.Signals) -> None:
     db = tmp_path / "ch"
     chdb_exec(db, OTEL_LOGS_SQL)
     with chdb_http(db, tmp_path / "queries.jsonl") as port:
@@ -108,9 +120,8 @@ def test_clickhouse_queue_survives_kill_and_restart(tmp_path: Path) -> None:
         payloads, uids = bodies(str(uuid.uuid4()))
         # First run: ClickHouse unreachable, so every acknowledged record can only be on disk.
         down = {**env, "CLICKHOUSE_ENDPOINT": f"http://127.0.0.1:{free_port()}"}
-        post_all_then_kill(
-            pipeline(tmp_path / "c1", SHIPPED, tmp_path / "d", **down).start(), payloads
-        )
+        first = pipeline(tmp_path / "c1", SHIPPED, tmp_path / "d", **down).start()
+        post_all_then_kill(first, payloads, sig)
         assert ch_query(port, "SELECT count() FROM otel_logs") == [[0]]
         up = {**env, "CLICKHOUSE_ENDPOINT": f"http://127.0.0.1:{port}"}
         col = pipeline(tmp_path / "c2", SHIPPED, tmp_path / "d", **up).start()
