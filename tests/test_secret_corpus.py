@@ -16,12 +16,25 @@ import uuid
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 
 from tests.support.collector import ROOT, Collector, pipeline
 
-CORPUS = ROOT.parent / "shared" / "data" / "secret-corpus.jsonl.gz"
+CORPUS_NAME = Path("shared", "data", "secret-corpus.jsonl.gz")
+
+
+def find_corpus() -> Path:
+    """shared/data beside the checkout, or beside one of its parents (a worktree or a CI
+    checkout one folder deeper); the nearest is the one named in a failure."""
+    for folder in ROOT.parents:
+        if (folder / CORPUS_NAME).exists():
+            return folder / CORPUS_NAME
+    return ROOT.parent / CORPUS_NAME
+
+
+CORPUS = find_corpus()
 TARGET = 0.95
 
 
