@@ -181,3 +181,26 @@ def test_values_are_redacted_line_by_line() -> None:
     assert S(text) == (
         "password=<redacted>\nuser=bob\napi_key: <redacted>\n<token>\n  <redacted>\n</token>"
     )
+
+
+# A secret-named XML element whose value sits on its own line, the breaks real or escaped
+# (a repr or a JSON string). The SDK pattern and the collector transform's RE2 form (which puts
+# its two groups back around the mask) must both mask the value alone, keeping every break.
+XML_ACROSS_LINES = (
+    ("<apiToken>\n  abc123\n</apiToken>", "<apiToken>\n  {}\n</apiToken>"),
+    (r"'<apiToken>\n  abc123\n</apiToken>'", r"'<apiToken>\n  {}\n</apiToken>'"),
+    ("<db_password>\r\n\tC:\\x\\y\r\n</db_password>", "<db_password>\r\n\t{}\r\n</db_password>"),
+    ("<keyboard>\n  us\n</keyboard>", None),
+)
+
+
+@pytest.mark.parametrize(("text", "want"), XML_ACROSS_LINES)
+def test_xml_element_values_across_lines(text: str, want: str | None) -> None:
+    from prodtel.patterns.secrets import XML_ELEMENT_VALUE_RE2
+
+    (p,) = [p for p in TABLE if p.name == "xml-secret-element"]
+    sdk = re.sub(p.python, p.replacement, text)
+    regex, replacement = XML_ELEMENT_VALUE_RE2
+    collector = _re2(regex).sub(replacement.replace("$", "\\"), text)
+    assert sdk == (text if want is None else want.format("<redacted>"))
+    assert collector == (text if want is None else want.format("****"))

@@ -265,3 +265,28 @@ def _want(place: str, text: str, unit: Unit) -> list[Any]:
     if place == "stack trace":
         return [item[3]["exception.stacktrace"]]
     return [text]
+
+
+# A secret-named XML element whose value sits on its own line (how config files are pasted into
+# error messages): the collector's redaction masks same-line matches only, so the transform
+# masks the value and keeps the tags and line breaks (fails without it: the value arrived whole).
+XML_SECRET = "x4xZDI5Ytylt0lPKB-D1msmctlX6qVzD"
+XML_TEXT = (
+    f"bad config:\n<trelloToken>\n    {XML_SECRET}\n</trelloToken>\n<keyboard>\n  us\n</keyboard>"
+)
+XML_PLACES = ("event", "exc message", "stack trace", "span attr", "span exception", "span status")
+
+
+def test_a_secret_xml_element_across_lines_is_masked_and_its_lines_kept(col: Collector) -> None:
+    units = {f"{place}/{uuid.uuid4().hex}": PLACES[place] for place in XML_PLACES}
+    sent = {s: make(s, XML_TEXT) for s, make in units.items()}
+    got = run(col, sent, set(sent))
+    masked = XML_TEXT.replace(XML_SECRET, "****")
+    for session in sent:
+        place = session.split("/")[0]
+        fields = [f for f in _fields(place, got[session]) if "trelloToken" in f]
+        assert fields, (place, _fields(place, got[session]))
+        for field in fields:
+            assert XML_SECRET not in field, (place, field)
+            # Tags, line breaks and the harmless element arrive as sent.
+            assert masked in field, (place, field)

@@ -127,7 +127,7 @@ SKIP: dict[tuple[str, int], tuple[int, tuple[str, ...]]] = {
     ("xml-secret-attribute", 0x2ADDC662): (23, ("<", "=", "\"'")),
     ("keyed-secret", 0xBE98DCE4): (5, (",:=?", "ACEPRTaceprt")),
     ("keyed-long-value", 0xF8FA46AB): (16, (",:=?", "ACELacel")),
-    ("xml-secret-element", 0x962573D4): (6, ("<", ">")),
+    ("xml-secret-element", 0xC38D5002): (6, ("<", ">")),
     ("curl-user", 0x755FD53A): (5, ("-", "\t ", "-u")),
     ("bundler-credentials", 0x2B927147): (12, ("B", "_", "U")),
     ("yaml-base64-value", 0xC6D5D8B3): (10, ("=", "\t ")),

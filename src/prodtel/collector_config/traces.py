@@ -22,6 +22,7 @@ from prodtel.collector_config.ottl import literal_list, quote
 from prodtel.collector_config.redaction import blocked_value, redaction_regex
 from prodtel.collector_config.transform import (
     attr_statements,
+    mask_xml_values,
     resource_statements,
     scope_statements,
 )
@@ -83,11 +84,16 @@ def transform_processor(catalogs: list[Catalog]) -> dict[str, Any]:
                 f"set({status}, Substring({status}, 0, {STATUS_MAX_BYTES}))"
                 f" where Len({status}) > {STATUS_MAX_BYTES}",
                 f"replace_pattern({status}, {quote(redaction_regex())}, {quote('****')})",
+                mask_xml_values(status, in_map=False),
+                mask_xml_values("span.attributes"),
             ],
         },
         {
             "context": "spanevent",
-            "statements": [f"keep_keys(spanevent.attributes, {literal_list(EXCEPTION_KEYS)})"],
+            "statements": [
+                f"keep_keys(spanevent.attributes, {literal_list(EXCEPTION_KEYS)})",
+                mask_xml_values("spanevent.attributes"),
+            ],
         },
     ]
     for c in catalogs:

@@ -13,6 +13,7 @@ from prodtel._builtins import EXCEPTION as EXCEPTION_EVENT
 from prodtel.collector_config.keys import RESOURCE_KEYS, catalogs_of, storable
 from prodtel.collector_config.ottl import cap, first_chars, literal_list, log_attr, quote
 from prodtel.collector_config.redaction import redaction_regex
+from prodtel.patterns.secrets import XML_ELEMENT_VALUE_RE2
 from prodtel.record import UID
 
 if TYPE_CHECKING:
@@ -66,6 +67,17 @@ def mask(path: str) -> str:
     )
 
 
+def mask_xml_values(path: str, *, in_map: bool = True) -> str:
+    """Mask the value of a secret-named XML element in every string of the map at `path` (or in
+    the string there), also on the line after the tag, keeping the tags and line breaks (the
+    redaction processor masks same-line matches only: it replaces a whole match)."""
+    regex, replacement = XML_ELEMENT_VALUE_RE2
+    args = f"{quote(regex)}, {quote(replacement)}"
+    if in_map:
+        return f'replace_all_patterns({path}, "value", {args})'
+    return f"replace_pattern({path}, {args})"
+
+
 def resource_statements(catalogs: Catalog | Sequence[Catalog]) -> list[str]:
     """The resource keeps the documented keys, cut; its schema URL is cut and masked. The
     redaction processor masks the values (it scans resource attributes)."""
@@ -109,6 +121,7 @@ def transform_groups(catalogs: Catalog | Sequence[Catalog]) -> list[dict[str, An
         'set(log.body, "") where log.body != nil',
         *cap("log.severity_text", SEVERITY_TEXT_MAX_BYTES),
         mask("log.severity_text"),
+        mask_xml_values("log.attributes"),
         f"delete_key(log.attributes, {quote(UID)}) where {uid} != nil"
         f" and not IsMatch({uid}, {quote('^[0-9a-f]{32}$')})",
     ]

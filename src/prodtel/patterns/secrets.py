@@ -110,6 +110,16 @@ _SUFFIX = r"(?:[_.-]?(?:id|key|base|string|str|value|val|token|secret|data|\d{1,
 _SEP = r"""(?:["']?[ \t]*(?:=>|:{0,3}=|\?=|:)[ \t]*["'{]?|["'][ \t]*,[ \t]*["'])"""
 _KEY_PREFIX = r"[\w.-]{0,40}?"
 _VALUE = r"""[^\s"',;&<>]"""
+# xml-secret-element: the value may sit on its own line, the line breaks real or escaped (a
+# repr or a JSON string: backslash-n). A value stops before a backslash that starts an escaped
+# break, so the break around it is kept.
+_XML_GAP = r"(?:\s|\\[nrt]){0,40}"
+_XML_OPEN = rf"(<{_KEY_PREFIX}(?:{_STRONG}|{_WEAK}){_SUFFIX}>{_XML_GAP})"
+_XML_VALUE = r"(?:[^<>\s\\]|\\[^nrt<>\s])+"
+# Its form for the collector's transform: RE2 has no look-ahead and the redaction processor
+# masks a whole match (the line breaks too), so the transform replaces the value alone and
+# puts the groups around it back.
+XML_ELEMENT_VALUE_RE2 = (rf"(?i){_XML_OPEN}{_XML_VALUE}({_XML_GAP}</)", "$1****$2")
 _QUOTED = r"""(?:"[^"\n:]*:[^"\n]*"|'[^'\n:]*:[^'\n]*'|(?:"[^"\n]*"|'[^'\n]*'|[^\s"':]+)"""
 _CURL_USER = _QUOTED + r""":(?:"[^"\n]*"|'[^'\n]*'|[^\s"']*))"""
 # \x20, not a space after "(?:": the collector config stays plain YAML (no ": " in it).
@@ -255,10 +265,11 @@ CREDENTIALS = (
     ),
     Pattern(
         "xml-secret-element",
-        rf"(?i)(<{_KEY_PREFIX}(?:{_STRONG}|{_WEAK}){_SUFFIX}>\s{{0,40}})[^<>\s]+(?=\s{{0,40}}</)",
+        rf"(?i){_XML_OPEN}{_XML_VALUE}(?={_XML_GAP}</)",
         r"\1<redacted>",
         # Same line only: the collector masks the whole match and must not eat a line break.
-        rf"(?i)<{_KEY_PREFIX}(?:{_STRONG}|{_WEAK}){_SUFFIX}>[ \t]*[^<>\s]+",
+        rf"(?i)<{_KEY_PREFIX}(?:{_STRONG}|{_WEAK}){_SUFFIX}>[ \t]*{_XML_VALUE}",
+        # Values on their own line: tests/test_patterns.py (the collector's transform form).
         matches=("<apiToken>abc123</apiToken>", "<password> hunter2 </password>"),
         keeps=("<token/>", "<keyboard>x</keyboard>"),
     ),
