@@ -26,18 +26,45 @@ from __future__ import annotations
 import os
 import sys
 
-from prodtel.platform._common import LockUnavailable
-
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable
+    from types import ModuleType
 
-if sys.platform == "win32":
-    from prodtel.platform import _windows as _impl
-    from prodtel.platform._windows import lock_nb, machine, os_version, unlock
-else:
-    from prodtel.platform import _posix as _impl
-    from prodtel.platform._posix import lock_nb, machine, os_version, unlock
+    from prodtel.platform._common import LockUnavailable
+
+    if sys.platform == "win32":
+        from prodtel.platform._windows import lock_nb, machine, os_version, unlock
+    else:
+        from prodtel.platform._posix import lock_nb, machine, os_version, unlock
+
+# The implementation loads on first use (module __getattr__), not with the package: finding the
+# consent file (`dirs`) on a start with telemetry off needs none of it. Chosen by the real
+# platform at import time, so a test that patches sys.platform later cannot swap it for good.
+_IMPL = "prodtel.platform._windows" if sys.platform == "win32" else "prodtel.platform._posix"
+_FROM_IMPL = frozenset({"LockUnavailable", "lock_nb", "machine", "os_version", "unlock"})
+
+
+def _platform_module() -> ModuleType:
+    __import__(_IMPL)
+    return sys.modules[_IMPL]
+
+
+def _load_impl() -> ModuleType:
+    impl = globals().get("_impl")
+    if impl is None:
+        impl = globals()["_impl"] = _platform_module()
+    return impl
+
+
+def __getattr__(name: str) -> object:
+    if name == "_impl":
+        return _load_impl()
+    if name in _FROM_IMPL:  # from the platform's module itself, whatever `_impl` is set to
+        value = globals()[name] = getattr(_platform_module(), name)
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "LockUnavailable",
@@ -55,7 +82,7 @@ def spawn_detached(argv: list[str], env: dict[str, str], pass_fds: tuple[int, ..
     descriptors the child keeps (POSIX only). Any failure is an OSError, which the exit path
     catches: the outbox then waits for the next run."""
     try:
-        _impl.spawn_detached(argv, env, pass_fds)
+        _load_impl().spawn_detached(argv, env, pass_fds)
     except OSError:
         raise
     except Exception as e:  # ValueError, NotImplementedError...: never into the host app
