@@ -199,3 +199,33 @@ def test_the_collector_never_sees_a_wrapped_int(
         2: 2**63 - 1,
         3: -(2**63),
     }
+
+
+def test_an_app_that_enables_telemetry_while_running_sends_what_it_tracks_next(
+    tmp_path: Path,
+) -> None:
+    """An opt-in app's consent dialog: off at init(), the user says yes, the app calls
+    enable(); prodtel.track() and crash hooks reach the new pipeline at once, not from the next
+    start (before: enable() started a worker that track() never fed)."""
+    from prodtel.consent import levels
+    from prodtel.crash.hooks import reporter
+    from prodtel.testing import TestHooks
+    from tests.support.loopback import Receiver
+
+    rx = Receiver()
+    try:
+        t = prodtel.init(
+            Catalog("dialogapp", [Event("clicked", "A click.")]), "1.0", endpoint=rx.url,
+            config_dir=str(tmp_path), policy="opt-in", test_hooks=TestHooks(environ={}),
+        )  # fmt: skip
+        assert t.decision.level == levels.OFF and t.worker is None
+        prodtel.track("clicked")  # before the user said yes: nothing
+        assert reporter.t is not t  # no crash reporting while off
+        t.enable(levels.ALL, source="dialog")
+        prodtel.track("clicked")
+        assert prodtel.flush(5)
+        assert [r["event_name"] for r in rx.records].count("clicked") == 1
+        assert reporter.t is t  # crash reporting is on too
+    finally:
+        prodtel.shutdown(1)
+        rx.close()

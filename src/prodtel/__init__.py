@@ -52,6 +52,7 @@ __all__ = [
 
 _telemetry: Telemetry | None = None  # the app's telemetry, also when it is off
 _active: Telemetry | None = None  # the same while it can send (or strict mode); else None
+_hooked: Telemetry | None = None  # the telemetry whose exit and crash hooks are installed
 _summaries: list[Summary] = []
 _LAZY = {
     "Attr": "prodtel.catalog",
@@ -174,15 +175,30 @@ def init(
         atexit.register(shutdown)
     t = Telemetry(Settings(catalog, version, **settings))
     _telemetry = t
+    _active = None
+    t.on_start = _activate  # the user may turn it on later, in this process
+    _activate(t)
+    return t
+
+
+def _activate(t: Telemetry) -> None:
+    """Route track() to `t` when it records (or checks, in strict mode), and install its exit
+    and crash hooks once it records: at init(), or when an app's UI enables it later."""
+    global _active, _hooked
+    if t is not _telemetry:
+        return
+    if t.worker is not None or t.settings.strict:
+        _active = t
+    if t.worker is None or _hooked is t:
+        return
+    _hooked = t
     from prodtel import mpexit
 
     mpexit.install()  # multiprocessing children skip atexit: flush on their finalizers
-    _active = t if (t.worker is not None or t.settings.strict) else None
-    if t.settings.capture_errors and t.decision.level > 0:
+    if t.settings.capture_errors:
         from prodtel import crash
 
         crash.install(t)
-    return t
 
 
 def track(name: str, /, **attrs: Any) -> None:

@@ -51,6 +51,9 @@ class Telemetry:
         self.max_queue = 100_000
         self.local = False  # the running worker keeps records locally (level `local`)
         self.transport: HttpTransport | None = None
+        # Called when recording starts after construction (an app's consent dialog calling
+        # enable()): prodtel.init() points it at the facade, which then routes track() here.
+        self.on_start: Callable[[Telemetry], None] | None = None
         d = self.decision
         self.notice_due = (d.first_run or d.renotice) and settings.show_notice
         if self.notice_due or (settings.debug and self.decision.level == levels.OFF):
@@ -182,6 +185,8 @@ class Telemetry:
         spans = SpanPipeline(self.consent, s.catalog, self.drops, scrub.text)
         self.worker = Worker(processors, sink, self.stats, uploader=uploader, span_pipeline=spans)
         self.worker.start()
+        if self.on_start is not None:
+            self.on_start(self)
 
     # -- consent transitions (the `telemetry enable|disable|reset-id` commands, or an app's UI) --
     def enable(
