@@ -106,3 +106,9 @@ def test_json_schema_lists_each_event_with_typed_attributes() -> None:
     assert props["name"]["maxLength"] == 16
     assert props["is_ci"]["type"] == "boolean"
     assert run["properties"]["attributes"]["additionalProperties"] is False
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), float("-inf")])
+def test_a_float_attribute_refuses_values_that_are_not_finite(value: float) -> None:
+    assert Attr("duration", float, "Seconds.").check(value) == (None, "number is not finite")
+    assert Attr("duration", float, "Seconds.").check(1e308) == (1e308, None)
