@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import gzip
 import http.server
+import random
 import socket
 import struct
 import subprocess
@@ -14,6 +15,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, TypeVar
 
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
@@ -22,10 +24,33 @@ T = TypeVar("T")
 HOST = "127.0.0.1"
 
 
+def _ephemeral_low() -> int:
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 49152  # IANA's dynamic range, where macOS and Windows take ephemeral ports
+
+
+_EPHEMERAL_LOW = _ephemeral_low()
+_handed_out: set[int] = set()
+
+
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind((HOST, 0))
-        return int(s.getsockname()[1])
+    """A loopback port nothing listens on, for a server a test starts later (often another
+    process). It lies below the kernel's ephemeral range: a port from bind(0) can be taken by any
+    outgoing connection before the server binds it (CI failed once that way), and a collector
+    restarted on the same port must find it free again. Never the same port twice per run."""
+    while True:
+        port = random.randrange(15000, _EPHEMERAL_LOW)
+        if port in _handed_out:
+            continue
+        with socket.socket() as s:
+            try:
+                s.bind((HOST, port))
+            except OSError:
+                continue
+        _handed_out.add(port)
+        return port
 
 
 def refused_url() -> str:
