@@ -3,7 +3,7 @@ secrets in 128 families from the rule tests of gitleaks, see its README), each e
 exception message, through the SDK's Scrubber and through the generated collector pipeline.
 
 A sample leaks when a 12-character run of its secret survives (the whole secret if shorter).
-Recall is printed per family; each side must reach 95%. The corpus's false-positive samples are
+Recall is printed per family; each side must reach 99%. The corpus's false-positive samples are
 reported, not asserted (most are placeholders that are harmless to redact).
 """
 
@@ -35,7 +35,7 @@ def find_corpus() -> Path:
 
 
 CORPUS = find_corpus()
-TARGET = 0.95
+TARGET = 0.99  # 100% and 99.9% measured: a lost pattern fails here
 
 
 @dataclass
